@@ -1,3 +1,8 @@
 """keras_ae: a Keras 3 model zoo of autoencoders."""
 
 __version__ = "0.1.0"
+
+from keras_ae import distribute
+from keras_ae import losses
+from keras_ae import networks
+from keras_ae.models import Autoencoder

@@ -1,0 +1,4 @@
+"""keras_ae model classes."""
+
+from keras_ae.models.autoencoder import Autoencoder
+from keras_ae.models.base import BaseAutoencoder

@@ -1,0 +1,518 @@
+"""Shared base of every keras_ae model: networks, validation, training step."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_ae import distribute
+from keras_ae import losses
+from keras_ae import networks
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def _as_tuple(value, name):
+    if isinstance(value, int):
+        value = (value,)
+    try:
+        value = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{name}` must be a tuple of positive integers. Received: {name}={value!r}"
+        ) from None
+    return value
+
+
+def _check_activation(value, name):
+    if value is None:
+        return None
+    try:
+        keras.activations.get(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"Unknown `{name}`: it must be a Keras activation name or callable "
+            f"(e.g. 'relu', 'sigmoid') or None. Received: {name}={value!r}"
+        ) from None
+    return value
+
+
+def _is_array_like(x):
+    return isinstance(x, (np.ndarray, list)) or (
+        tf.is_tensor(x) and hasattr(x, "numpy")
+    )
+
+
+class BaseAutoencoder(keras.Model):
+    """Base class of the keras_ae models (not used directly).
+
+    Builds the encoder and decoder from the common constructor arguments
+    (or takes user-supplied ones), builds the whole model at construction
+    (DESIGN.md section 4, trap 1), validates data before training, and runs
+    one training step for every subclass:
+
+    * ``fit(x)`` reconstructs ``x``; ``fit(x, y)`` maps ``x`` to ``y``;
+    * every loss term is a per-replica batch mean in float32, divided by the
+      number of replicas before differentiation (`keras_ae.distribute`) and
+      scaled by the optimizer for mixed precision; trackers receive the
+      unscaled values.
+
+    Subclasses override `compute_loss_terms` (the loss terms of one batch)
+    and, if they add metrics, `loss_term_names`.
+
+    Args:
+        input_shape: shape of one example, e.g. ``(784,)`` or ``(28, 28, 1)``.
+        latent_dim: size of the code.
+        hidden_units: units (dense) or filters (conv) of the encoder's hidden
+            layers, mirrored by the decoder. ``None`` picks
+            ``(512, 256)`` for dense and ``(32, 64)`` for conv.
+        activation: activation of the hidden layers and of the code layer of
+            the built-in dense networks (``None``: linear).
+        output_activation: activation of the decoder's last layer
+            (``"sigmoid"`` by default; ``None``: linear).
+        reconstruction_loss: ``"bce"`` (binary cross-entropy, data in [0, 1])
+            or ``"mse"`` (squared error); summed over features and averaged
+            over the batch.
+        architecture: ``"dense"`` or ``"conv"`` (``(H, W, C)`` inputs).
+        encoder: optional `keras.Model` replacing the built-in encoder; it
+            maps inputs to codes of size ``latent_dim``.
+        decoder: optional `keras.Model` replacing the built-in decoder.
+        tied_weights: dense only; decoder kernels are the transposes of the
+            encoder kernels.
+        seed: optional integer seed for initializers and random layers.
+        **kwargs: base `keras.Model` arguments (e.g. ``name``).
+    """
+
+    #: activation of the code layer: "same" follows `activation`; None: linear.
+    code_activation = "same"
+    #: names of the encoder's outputs.
+    encoder_heads = ("code",)
+
+    def __init__(
+        self,
+        input_shape,
+        latent_dim=32,
+        hidden_units=None,
+        activation="relu",
+        output_activation="sigmoid",
+        reconstruction_loss="bce",
+        architecture="dense",
+        encoder=None,
+        decoder=None,
+        tied_weights=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # ---- arguments ----------------------------------------------------
+        input_shape = _as_tuple(input_shape, "input_shape")
+        if not input_shape or any(d <= 0 for d in input_shape):
+            raise ValueError(
+                "`input_shape` must be a non-empty tuple of positive integers. "
+                f"Received: input_shape={input_shape!r}"
+            )
+        if not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
+            raise ValueError(
+                f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}"
+            )
+        if architecture not in networks.ARCHITECTURES:
+            raise ValueError(
+                f"`architecture` must be one of {networks.ARCHITECTURES}. "
+                f"Received: architecture={architecture!r}"
+            )
+        if hidden_units is not None:
+            hidden_units = _as_tuple(hidden_units, "hidden_units")
+            if any(u <= 0 for u in hidden_units):
+                raise ValueError(
+                    "`hidden_units` must contain positive integers. "
+                    f"Received: hidden_units={hidden_units!r}"
+                )
+        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"`reconstruction_loss` must be one of {losses.RECONSTRUCTION_LOSSES}. "
+                f"Received: reconstruction_loss={reconstruction_loss!r}"
+            )
+        _check_activation(activation, "activation")
+        _check_activation(output_activation, "output_activation")
+        if reconstruction_loss == "bce" and output_activation not in ("sigmoid", None):
+            raise ValueError(
+                "`reconstruction_loss='bce'` needs outputs in (0, 1): use "
+                "`output_activation='sigmoid'` (or None for logits). "
+                f"Received: output_activation={output_activation!r}"
+            )
+        if architecture == "conv" and len(input_shape) != 3 and encoder is None:
+            raise ValueError(
+                "`architecture='conv'` needs image inputs of shape (H, W, C). "
+                f"Received: input_shape={input_shape!r}"
+            )
+        if tied_weights and architecture != "dense":
+            raise ValueError(
+                "`tied_weights=True` is only available with "
+                f"`architecture='dense'`. Received: architecture={architecture!r}"
+            )
+        if tied_weights and (encoder is not None or decoder is not None):
+            raise ValueError(
+                "`tied_weights=True` ties the built-in networks; it cannot be "
+                "combined with user-supplied `encoder`/`decoder`. "
+                f"Received: encoder={encoder!r}, decoder={decoder!r}"
+            )
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+
+        self.input_shape_ = input_shape
+        self.latent_dim = int(latent_dim)
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.output_activation = output_activation
+        self.reconstruction_loss = reconstruction_loss
+        self.architecture = architecture
+        self.tied_weights = bool(tied_weights)
+        self.seed = None if seed is None else int(seed)
+        self._custom_encoder = encoder is not None
+        self._custom_decoder = decoder is not None
+
+        # ---- networks -----------------------------------------------------
+        units = (
+            hidden_units
+            if hidden_units is not None
+            else networks.DEFAULT_HIDDEN_UNITS[architecture]
+        )
+        self.encoder = encoder if encoder is not None else self.build_encoder(units)
+        self.decoder = decoder if decoder is not None else self.build_decoder(units)
+        self._check_networks()
+
+        # ---- metrics ------------------------------------------------------
+        self._trackers = {
+            name: keras.metrics.Mean(name=name) for name in self.loss_term_names()
+        }
+        self._build_model()
+
+    # ------------------------------------------------------------------ build
+    @property
+    def input_shape(self):
+        """Shape of one example (without the batch dimension)."""
+        return self.input_shape_
+
+    def build_encoder(self, hidden_units):
+        """Builds the built-in encoder (subclasses may override)."""
+        return networks.build_encoder(
+            self.input_shape_,
+            self.latent_dim,
+            hidden_units,
+            activation=self.activation,
+            code_activation=self.code_activation,
+            architecture=self.architecture,
+            heads=self.encoder_heads,
+            seed=self.seed,
+        )
+
+    def build_decoder(self, hidden_units):
+        """Builds the built-in decoder (subclasses may override)."""
+        return networks.build_decoder(
+            self.input_shape_,
+            self.latent_dim,
+            hidden_units,
+            activation=self.activation,
+            output_activation=self.decoder_output_activation(),
+            architecture=self.architecture,
+            tied_encoder=self.encoder if self.tied_weights else None,
+            seed=self.seed,
+        )
+
+    def decoder_output_activation(self):
+        return self.output_activation
+
+    def _check_networks(self):
+        for name, net in (("encoder", self.encoder), ("decoder", self.decoder)):
+            if not isinstance(net, keras.layers.Layer):
+                raise ValueError(
+                    f"`{name}` must be a keras.Model or keras.layers.Layer. "
+                    f"Received: {name}={net!r}"
+                )
+
+    def _build_model(self):
+        """Calls the model once so that every variable exists (trap 1)."""
+        dummy = ops.zeros((1,) + self.input_shape_, dtype="float32")
+        self(dummy, training=False)
+        self.built = True
+
+    # ------------------------------------------------------------------ call
+    def call(self, inputs, training=None):
+        """Reconstructs ``inputs`` (deterministic at inference)."""
+        codes = self.encoder(inputs, training=training)
+        return self.decoder(codes, training=training)
+
+    # ------------------------------------------------------------ inference
+    def _predict_with(self, network, x, batch_size=None):
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        out = network.predict(x, batch_size=batch_size, verbose=0)
+        return out
+
+    def encode(self, x, batch_size=None):
+        """Codes of ``x`` (NumPy), batched like `predict`.
+
+        Args:
+            x: array or tensor of shape ``(N,) + input_shape``.
+            batch_size: batch size of the internal loop (default 256).
+
+        Returns:
+            NumPy array of shape ``(N, latent_dim)``.
+        """
+        self._check_x(x, "x")
+        return self._predict_with(self.encoder, x, batch_size)
+
+    def decode(self, z, batch_size=None):
+        """Decoded outputs of codes ``z`` (NumPy), batched like `predict`."""
+        z = np.asarray(z, dtype="float32") if not tf.is_tensor(z) else z
+        if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"Expected codes of shape (N, {self.latent_dim}). "
+                f"Received: z.shape={tuple(z.shape)}"
+            )
+        return self._predict_with(self.decoder, z, batch_size)
+
+    def reconstruct(self, x, batch_size=None):
+        """Reconstructions of ``x`` (NumPy, no noise), batched like `predict`."""
+        self._check_x(x, "x")
+        return self.predict(x, batch_size=batch_size or DEFAULT_BATCH_SIZE, verbose=0)
+
+    # ------------------------------------------------------------ validation
+    def _check_x(self, x, name, check_range=False):
+        """Raises a clear ValueError for data the model cannot take."""
+        if isinstance(x, tf.data.Dataset):
+            return
+        if not _is_array_like(x):
+            return
+        shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+        expected = self.input_shape_
+        if len(shape) < 1 or tuple(shape[1:]) != expected:
+            raise ValueError(
+                f"Expected `{name}` of shape (N, {', '.join(map(str, expected))}) "
+                f"for this model (input_shape={expected}). Received: {name}.shape={shape}"
+            )
+        arr = x.numpy() if tf.is_tensor(x) else np.asarray(x)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(
+                f"Expected numeric `{name}`. Received: {name}.dtype={arr.dtype}"
+            )
+        if arr.size and not np.isfinite(arr).all():
+            bad = int(arr.size - np.isfinite(arr).sum())
+            raise ValueError(
+                f"Expected finite values in `{name}`. Received: {bad} NaN or Inf "
+                f"value(s) in {name} of shape {shape}"
+            )
+        if check_range and self.reconstruction_loss == "bce" and arr.size:
+            lo, hi = float(arr.min()), float(arr.max())
+            if lo < 0.0 or hi > 1.0:
+                raise ValueError(
+                    f"`reconstruction_loss='bce'` expects targets in [0, 1]; "
+                    f"rescale the data (e.g. x / 255.) or use 'mse'. "
+                    f"Received: {name} in [{lo:g}, {hi:g}]"
+                )
+
+    def _check_data(self, x, y, prefix=""):
+        self._check_x(x, prefix + "x", check_range=y is None)
+        if y is not None:
+            self._check_x(y, prefix + "y", check_range=True)
+            if _is_array_like(x) and _is_array_like(y) and len(x) != len(y):
+                raise ValueError(
+                    f"`{prefix}x` and `{prefix}y` must have the same number of "
+                    f"examples. Received: {len(x)} and {len(y)}"
+                )
+
+    def _check_validation_data(self, validation_data):
+        if validation_data is None or isinstance(validation_data, tf.data.Dataset):
+            return
+        if isinstance(validation_data, (tuple, list)) and not _is_array_like(
+            validation_data
+        ):
+            vx = validation_data[0]
+            vy = validation_data[1] if len(validation_data) > 1 else None
+        else:
+            vx, vy = validation_data, None
+        self._check_data(vx, vy, prefix="validation_")
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Trains the model; ``fit(x)`` reconstructs ``x``.
+
+        Data is validated before the first step (shape, finiteness, range for
+        ``"bce"``). See `keras.Model.fit` for the other arguments.
+        """
+        self._check_data(x, y)
+        self._check_validation_data(kwargs.get("validation_data"))
+        if not self.compiled:
+            raise ValueError(
+                "You must call `compile()` before `fit()`; `model.compile()` "
+                "with no arguments uses Adam(1e-3)."
+            )
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """Evaluates the model; ``evaluate(x)`` scores the reconstruction of ``x``."""
+        self._check_data(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    # --------------------------------------------------------------- compile
+    def compile(self, optimizer=None, **kwargs):
+        """Configures training; ``compile()`` uses Adam(1e-3).
+
+        Args:
+            optimizer: any Keras optimizer (instance or name). Default Adam(1e-3).
+            **kwargs: `keras.Model.compile` arguments such as ``metrics``,
+                ``steps_per_execution``, ``jit_compile``. ``loss`` is not
+                accepted: the loss follows from the model's arguments.
+        """
+        if kwargs.get("loss") is not None:
+            raise ValueError(
+                "keras_ae models define their own loss (see `reconstruction_loss`); "
+                f"`compile` does not take `loss`. Received: loss={kwargs['loss']!r}"
+            )
+        kwargs.pop("loss", None)
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        """Replays `compile` on load and builds the optimizer's variables.
+
+        Without this, a `.keras` reload of a model with a custom `compile`
+        would silently drop the optimizer state (DESIGN.md section 4, trap 3).
+        """
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("loss", "loss_weights"):
+            config.pop(key, None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------ loss terms
+    def loss_term_names(self):
+        """Names of the values `compute_loss_terms` returns (tracked as metrics)."""
+        return ("loss", "reconstruction_loss", "mse")
+
+    def reconstruction_from_logits(self):
+        return self.reconstruction_loss == "bce" and self.output_activation is None
+
+    def compute_loss_terms(self, x, y, sample_weight=None, training=False):
+        """Loss terms of one batch (per-replica batch means, float32).
+
+        Args:
+            x: input batch.
+            y: target batch (``x`` when fitting an autoencoder).
+            sample_weight: optional per-example weights.
+            training: whether this is a training step.
+
+        Returns:
+            ``(terms, y_pred)``: a dict with at least ``"loss"`` (the total to
+            minimise) and the reconstruction.
+        """
+        y_pred = self(x, training=training)
+        per_example = losses.reconstruction(
+            self.reconstruction_loss,
+            y,
+            y_pred,
+            from_logits=self.reconstruction_from_logits(),
+        )
+        rec = losses.reduce_mean(per_example, sample_weight)
+        x_hat = ops.sigmoid(y_pred) if self.reconstruction_from_logits() else y_pred
+        mse = losses.reduce_mean(losses.mean_squared_error(y, x_hat), sample_weight)
+        total = rec + self.regularization_loss()
+        return {"loss": total, "reconstruction_loss": rec, "mse": mse}, y_pred
+
+    def regularization_loss(self):
+        """Sum of the layers' ``losses`` (weight regularizers), float32."""
+        if not self.losses:
+            return ops.cast(0.0, "float32")
+        return ops.sum(ops.stack([ops.cast(l, "float32") for l in self.losses]))
+
+    # ------------------------------------------------------------ train step
+    @property
+    def metrics(self):
+        metrics = list(self._trackers.values())
+        if self._compile_metrics is not None:
+            metrics.append(self._compile_metrics)
+        return metrics
+
+    def _update_metrics(self, terms, x, y, y_pred, sample_weight):
+        batch = ops.shape(tf.nest.flatten(x)[0])[0]
+        for name, value in terms.items():
+            if name in self._trackers:
+                self._trackers[name].update_state(value, sample_weight=batch)
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    @staticmethod
+    def _unpack(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        return x, (x if y is None else y), sample_weight
+
+    def train_step(self, data):
+        x, y, sample_weight = self._unpack(data)
+        with tf.GradientTape() as tape:
+            terms, y_pred = self.compute_loss_terms(
+                x, y, sample_weight=sample_weight, training=True
+            )
+            loss = distribute.scale_for_replicas(terms["loss"])
+            loss = distribute.scale_for_optimizer(self.optimizer, loss)
+        variables = self.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        x, y, sample_weight = self._unpack(data)
+        terms, y_pred = self.compute_loss_terms(
+            x, y, sample_weight=sample_weight, training=False
+        )
+        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "input_shape": list(self.input_shape_),
+                "latent_dim": self.latent_dim,
+                "hidden_units": (
+                    None if self.hidden_units is None else list(self.hidden_units)
+                ),
+                "activation": self.activation,
+                "output_activation": self.output_activation,
+                "reconstruction_loss": self.reconstruction_loss,
+                "architecture": self.architecture,
+                "encoder": (
+                    keras.saving.serialize_keras_object(self.encoder)
+                    if self._custom_encoder
+                    else None
+                ),
+                "decoder": (
+                    keras.saving.serialize_keras_object(self.decoder)
+                    if self._custom_decoder
+                    else None
+                ),
+                "tied_weights": self.tied_weights,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.nested_config_keys():
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    @classmethod
+    def nested_config_keys(cls):
+        """Config entries that hold serialized Keras objects."""
+        return ("encoder", "decoder")
+
+
+def num_features(input_shape):
+    return int(math.prod(input_shape))
