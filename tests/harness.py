@@ -1,0 +1,137 @@
+"""A small shared test harness in the spirit of Keras's `run_layer_test`.
+
+`MODEL_CASES` lists every public model class once, with small constructor
+arguments and data; `tests/test_common.py` runs the whole battery over it.
+A new model joins the battery by adding one `ModelCase` here.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+
+import keras_ae
+
+RNG = np.random.default_rng(0)
+# Small [0, 1] data: 64 examples of 16 features, and tiny images.
+X_FLAT = RNG.uniform(size=(64, 16)).astype("float32")
+X_IMG = RNG.uniform(size=(32, 8, 8, 1)).astype("float32")
+
+
+@dataclasses.dataclass
+class ModelCase:
+    """One entry of the common battery."""
+
+    id: str
+    cls_name: str
+    kwargs: dict
+    x: np.ndarray = dataclasses.field(default_factory=lambda: X_FLAT)
+    generative: bool = False
+
+    @property
+    def cls(self):
+        return getattr(keras_ae, self.cls_name)
+
+    def make(self, **overrides):
+        kwargs = dict(self.kwargs)
+        kwargs.update(overrides)
+        return self.cls(**kwargs)
+
+
+def _available(cases):
+    return [c for c in cases if hasattr(keras_ae, c.cls_name)]
+
+
+_SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
+
+MODEL_CASES = _available(
+    [
+        ModelCase("ae_dense", "Autoencoder", dict(_SMALL)),
+        ModelCase("ae_tied", "Autoencoder", dict(_SMALL, tied_weights=True)),
+        ModelCase(
+            "ae_conv",
+            "Autoencoder",
+            dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(4, 8),
+                 architecture="conv", seed=1),
+            x=X_IMG,
+        ),
+        ModelCase(
+            "sparse_kl",
+            "SparseAutoencoder",
+            dict(_SMALL, activation="sigmoid", sparsity="kl"),
+        ),
+        ModelCase("denoising", "DenoisingAutoencoder", dict(_SMALL, noise="masking")),
+        ModelCase("vae", "VariationalAutoencoder", dict(_SMALL), generative=True),
+        ModelCase(
+            "vae_gaussian",
+            "VariationalAutoencoder",
+            dict(_SMALL, likelihood="gaussian"),
+            generative=True,
+        ),
+        ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
+    ]
+)
+
+
+def weights_of(model):
+    return [np.array(v) for v in model.weights]
+
+
+def assert_weights_close(a, b, atol=1e-6):
+    assert len(a) == len(b)
+    for wa, wb in zip(a, b):
+        np.testing.assert_allclose(wa, wb, atol=atol, rtol=0)
+
+
+def assert_config_roundtrip(model):
+    """get_config -> JSON -> from_config gives the same config."""
+    config = model.get_config()
+    json.dumps(config)  # must be JSON-serializable
+    clone = model.__class__.from_config(json.loads(json.dumps(config)))
+    assert clone.get_config() == config
+    assert len(clone.weights) == len(model.weights)
+    return clone
+
+
+def run_in_fresh_process(code, timeout=180):
+    """Runs Python ``code`` in a new interpreter; returns its stdout."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"fresh process failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+        )
+    return proc.stdout
+
+
+def fit_quietly(model, x, y=None, **kwargs):
+    kwargs.setdefault("epochs", 1)
+    kwargs.setdefault("batch_size", 16)
+    kwargs.setdefault("shuffle", False)
+    kwargs.setdefault("verbose", 0)
+    return model.fit(x, y, **kwargs)
+
+
+__all__ = [
+    "MODEL_CASES",
+    "ModelCase",
+    "X_FLAT",
+    "X_IMG",
+    "weights_of",
+    "assert_weights_close",
+    "assert_config_roundtrip",
+    "run_in_fresh_process",
+    "fit_quietly",
+    "keras",
+]

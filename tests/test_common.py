@@ -1,0 +1,188 @@
+"""The common battery, run over every public model class (tests/harness.py)."""
+
+import numpy as np
+import pytest
+
+import keras
+from harness import MODEL_CASES
+from harness import assert_config_roundtrip
+from harness import assert_weights_close
+from harness import fit_quietly
+from harness import run_in_fresh_process
+from harness import weights_of
+
+CASES = pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.id)
+
+
+@CASES
+def test_built_at_construction(case):
+    model = case.make()
+    assert model.built
+    assert model.weights, "model has no variables after construction"
+    assert model.encoder.built and model.decoder.built
+
+
+@CASES
+def test_config_roundtrip(case):
+    model = case.make()
+    clone = assert_config_roundtrip(model)
+    assert clone.latent_dim == model.latent_dim
+
+
+@CASES
+def test_one_fit_step_changes_weights_and_logs_finite_losses(case):
+    model = case.make()
+    model.compile()
+    before = weights_of(model)
+    history = fit_quietly(model, case.x, epochs=1, batch_size=len(case.x))
+    assert model.optimizer.iterations.numpy() == 1
+    for name, values in history.history.items():
+        assert np.all(np.isfinite(values)), (name, values)
+    assert "loss" in history.history and "reconstruction_loss" in history.history
+    changed = [not np.array_equal(a, b) for a, b in zip(before, weights_of(model))]
+    assert any(changed)
+
+
+@CASES
+def test_encode_decode_reconstruct_shapes(case):
+    model = case.make()
+    n = len(case.x)
+    z = model.encode(case.x)
+    assert z.shape == (n, model.latent_dim)
+    x_hat = model.decode(z)
+    assert x_hat.shape == case.x.shape
+    assert model.reconstruct(case.x).shape == case.x.shape
+    # Any length: larger than the internal batch, and a single example.
+    big = np.concatenate([case.x] * (300 // len(case.x) + 1))[:300]
+    assert model.encode(big, batch_size=64).shape == (300, model.latent_dim)
+    assert model.encode(case.x[:1]).shape == (1, model.latent_dim)
+
+
+@CASES
+def test_predict_is_deterministic(case):
+    model = case.make()
+    model.compile()
+    fit_quietly(model, case.x)
+    a = model.predict(case.x, verbose=0)
+    b = model.predict(case.x, verbose=0)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.encode(case.x), model.encode(case.x))
+
+
+@CASES
+def test_same_seed_same_model(case):
+    a, b = case.make(), case.make()
+    assert_weights_close(weights_of(a), weights_of(b), atol=0)
+
+
+@CASES
+def test_keras_save_reload_and_continued_training(case, tmp_path):
+    """Reload under safe_mode gives identical outputs and resumes training
+    exactly (optimizer state and random state restored)."""
+    model = case.make()
+    model.compile()
+    fit_quietly(model, case.x, epochs=1)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)  # safe_mode=True by default
+    assert type(reloaded) is type(model)
+    np.testing.assert_allclose(
+        reloaded.predict(case.x, verbose=0), model.predict(case.x, verbose=0), atol=1e-6
+    )
+    assert reloaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy()
+    fit_quietly(model, case.x, epochs=1)
+    fit_quietly(reloaded, case.x, epochs=1)
+    assert_weights_close(weights_of(model), weights_of(reloaded), atol=1e-5)
+
+
+@CASES
+def test_reload_in_fresh_process_gives_identical_outputs(case, tmp_path):
+    model = case.make()
+    model.compile()
+    fit_quietly(model, case.x)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", case.x)
+    expected = model.predict(case.x, verbose=0)
+    run_in_fresh_process(
+        f"""
+        import numpy as np, keras, keras_ae
+        m = keras.models.load_model({str(path)!r})
+        x = np.load({str(tmp_path / 'x.npy')!r})
+        np.save({str(tmp_path / 'out.npy')!r}, m.predict(x, verbose=0))
+        """
+    )
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------------ bad input
+def _assert_untouched(model, before):
+    assert model.optimizer.iterations.numpy() == 0
+    assert_weights_close(before, weights_of(model), atol=0)
+
+
+@CASES
+def test_wrong_feature_shape_raises_before_training(case):
+    model = case.make()
+    model.compile()
+    before = weights_of(model)
+    bad = np.zeros((8,) + tuple(d + 1 for d in case.x.shape[1:]), "float32")
+    with pytest.raises(ValueError, match=r"Expected `x` of shape .*Received: x.shape="):
+        model.fit(bad, epochs=1, verbose=0)
+    _assert_untouched(model, before)
+
+
+@CASES
+def test_nan_and_inf_raise_before_training(case):
+    model = case.make()
+    model.compile()
+    before = weights_of(model)
+    for value in (np.nan, np.inf):
+        bad = case.x.copy()
+        bad.flat[3] = value
+        with pytest.raises(ValueError, match="Expected finite values in `x`.*Received: 1 NaN or Inf"):
+            model.fit(bad, epochs=1, verbose=0)
+    _assert_untouched(model, before)
+
+
+@CASES
+def test_bce_rejects_data_outside_unit_interval(case):
+    model = case.make()
+    if getattr(model, "reconstruction_loss", "bce") != "bce":
+        pytest.skip("model does not use bce")
+    model.compile()
+    before = weights_of(model)
+    with pytest.raises(ValueError, match=r"expects targets in \[0, 1\].*Received: x in \[0\.0[0-9]*, 254\.[0-9]*\]"):
+        model.fit(case.x * 255.0, epochs=1, verbose=0)
+    _assert_untouched(model, before)
+
+
+@CASES
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(latent_dim=0), "latent_dim"),
+        (dict(latent_dim=-3), "latent_dim"),
+        (dict(hidden_units=(8, 0)), "hidden_units"),
+        (dict(architecture="recurrent"), "architecture"),
+        (dict(activation="not_an_activation"), "activation"),
+        (dict(reconstruction_loss="hinge"), "reconstruction_loss"),
+        (dict(input_shape=(0,)), "input_shape"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else None,
+)
+def test_invalid_constructor_arguments(case, bad, match):
+    with pytest.raises(ValueError, match=f"{match}.*Received"):
+        case.make(**bad)
+
+
+@CASES
+def test_conv_needs_images_and_tied_needs_dense(case):
+    if case.kwargs.get("architecture") == "conv":
+        with pytest.raises(ValueError, match="tied_weights.*Received: architecture='conv'"):
+            case.make(tied_weights=True)
+        with pytest.raises(ValueError, match=r"\(H, W, C\).*Received: input_shape"):
+            case.make(input_shape=(64,))
+    else:
+        with pytest.raises(ValueError, match=r"\(H, W, C\).*Received: input_shape=\(16,\)"):
+            case.make(architecture="conv")
