@@ -1,0 +1,607 @@
+"""Priors for the adversarial autoencoder (Makhzani et al. 2015).
+
+A prior is a `keras_ae.layers.random_layer.RandomLayer`: its random stream
+is seeded, drawn per replica under ``tf.distribute`` and saved with the model
+that holds it, so a reloaded AAE continues the same stream of prior draws.
+
+Every prior offers:
+
+* ``sample(n, latent_dim, seed=None)``: float32 samples of shape
+  ``(n, latent_dim)``; ``n`` may be a scalar tensor (dynamic batch size in a
+  `tf.function`). With ``seed=None`` the layer's own stream is used (a fresh
+  draw every call); with an integer seed the draw is stateless and
+  reproducible, and the layer's stream is left untouched.
+* ``prior(codes)``: samples shaped like ``codes`` (and of their dtype), the
+  form used inside a training step: ``real = prior(z)``.
+* ``log_prob(z)``: log density per row, float32.
+* ``moments(latent_dim)`` and ``frechet_distance(z)``: the prior's mean and
+  covariance, and the Fréchet distance between the Gaussian fitted to codes
+  ``z`` and the one with the prior's moments.
+
+`get` turns a name, a config dict, None or an instance into a prior.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.layers.random_layer import RandomLayer
+
+__all__ = [
+    "Prior",
+    "Gaussian",
+    "MixtureOfGaussians",
+    "Uniform",
+    "chi2_quantile",
+    "get",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_number(name, value, *, positive=False, non_negative=False):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or (positive and not value > 0)
+        or (non_negative and not value >= 0)
+    ):
+        what = "a finite number"
+        if positive:
+            what = "a finite number > 0"
+        elif non_negative:
+            what = "a finite number >= 0"
+        raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
+    return float(value)
+
+
+def _check_latent_dim(latent_dim):
+    if (
+        isinstance(latent_dim, bool)
+        or not isinstance(latent_dim, (int, np.integer))
+        or latent_dim < 1
+    ):
+        raise ValueError(
+            "Argument `latent_dim` must be a positive integer. "
+            f"Received: latent_dim={latent_dim!r}"
+        )
+    return int(latent_dim)
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Prior(RandomLayer):
+    """Base class of the priors: a seeded layer with ``sample``.
+
+    Subclasses implement ``_draw(n, latent_dim, seed)`` (float32 samples from
+    a ``(2,)`` seed tensor), ``log_prob(z)`` and ``moments(latent_dim)``.
+
+    Calling the layer on codes returns prior samples of the same shape and
+    dtype, drawn from the layer's own stream.
+
+    Args:
+        seed: optional integer seed of the layer's random stream.
+        **kwargs: base layer arguments (``name``, ``dtype``...).
+
+    Example:
+    ```python
+    prior = keras_ae.priors.Gaussian(seed=0)
+    real = prior(codes)            # same shape and dtype as codes
+    ```
+    """
+
+    def sample(self, n, latent_dim, seed=None):
+        """Draws ``n`` samples of dimension ``latent_dim``.
+
+        Args:
+            n: number of samples, a Python int or a scalar integer tensor.
+            latent_dim: dimension of each sample (a Python int).
+            seed: None to draw from the layer's stream (a different draw each
+                call, distinct on every replica), or an int for a stateless,
+                reproducible draw.
+
+        Returns:
+            A float32 tensor of shape ``(n, latent_dim)``.
+        """
+        latent_dim = _check_latent_dim(latent_dim)
+        return self._draw(self._check_n(n), latent_dim, self._seed_tensor(seed))
+
+    def call(self, inputs):
+        inputs = tf.convert_to_tensor(inputs)
+        if inputs.shape.rank is None or inputs.shape[-1] is None:
+            raise ValueError(
+                "A prior must be called on codes of static shape (batch, latent_dim). "
+                f"Received: shape={inputs.shape}"
+            )
+        batch = tf.reduce_prod(tf.shape(inputs)[:-1])
+        z = self.sample(batch, int(inputs.shape[-1]))
+        dtype = inputs.dtype if inputs.dtype.is_floating else tf.float32
+        return tf.reshape(tf.cast(z, dtype), tf.shape(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def log_prob(self, z):
+        """Log density of each row of ``z`` (float32, shape ``(n,)``)."""
+        raise NotImplementedError
+
+    def moments(self, latent_dim):
+        """Mean ``(d,)`` and covariance ``(d, d)`` of the prior, as NumPy float64."""
+        raise NotImplementedError
+
+    def frechet_distance(self, z):
+        """Fréchet distance between codes ``z`` and the prior.
+
+        The squared 2-Wasserstein distance between the Gaussian with the
+        sample mean and covariance of ``z`` and the Gaussian with the prior's
+        mean and covariance (`moments`), as in the FID:
+        ``|m1 - m2|² + tr(C1 + C2 - 2 (C2^½ C1 C2^½)^½)``.
+
+        Args:
+            z: array of codes, shape ``(n, latent_dim)`` with ``n >= 2``.
+
+        Returns:
+            A Python float (0 when the codes' moments equal the prior's).
+        """
+        z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or len(z) < 2:
+            raise ValueError(
+                f"Argument `z` must have shape (n, latent_dim) with n >= 2. Received: "
+                f"z.shape={z.shape}"
+            )
+        mean, cov = self.moments(z.shape[1])
+        mu = z.mean(axis=0)
+        c = np.atleast_2d(np.cov(z, rowvar=False))
+        root = _sqrtm_psd(cov)
+        cross = np.linalg.eigvalsh(root @ c @ root)
+        tr_cross = np.sum(np.sqrt(np.clip(cross, 0.0, None)))
+        return float(np.sum((mu - mean) ** 2) + np.trace(c) + np.trace(cov) - 2 * tr_cross)
+
+    def _seed_tensor(self, seed):
+        if seed is None:
+            return self.next_seed()
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                f"Argument `seed` must be an integer or None. Received: seed={seed!r}"
+            )
+        return tf.constant([int(seed), 0], dtype=tf.int64)
+
+    @staticmethod
+    def _check_n(n):
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+            if n < 0:
+                raise ValueError(f"Argument `n` must be >= 0. Received: n={n}")
+            return int(n)
+        if tf.is_tensor(n) and n.dtype.is_integer and n.shape.rank == 0:
+            return tf.cast(n, tf.int32)
+        raise ValueError(
+            f"Argument `n` must be an integer or a scalar integer tensor. Received: n={n!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Gaussian(Prior):
+    """Isotropic Gaussian prior ``N(0, stddev² I)``.
+
+    Args:
+        stddev: standard deviation, > 0.
+        seed: optional integer seed of the layer's random stream.
+        **kwargs: base layer arguments.
+
+    Example:
+    ```python
+    prior = keras_ae.priors.Gaussian(stddev=1.0, seed=0)
+    z = prior.sample(128, latent_dim=8)           # (128, 8) float32
+    r = prior.ball_radius(0.99, latent_dim=8)     # 4.482: 99% of the mass
+    prior.fraction_inside(codes, p=0.99)          # share of codes in that ball
+    ```
+    """
+
+    def __init__(self, stddev=1.0, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.stddev = _check_number("stddev", stddev, positive=True)
+
+    def _draw(self, n, latent_dim, seed):
+        return tf.random.stateless_normal(
+            tf.stack([n, latent_dim]), seed=seed, stddev=self.stddev, dtype=tf.float32
+        )
+
+    def log_prob(self, z):
+        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
+        d = tf.cast(tf.shape(z)[-1], tf.float32)
+        s = self.stddev
+        return -0.5 * tf.reduce_sum(tf.square(z / s), axis=-1) - d * (
+            math.log(s) + 0.5 * _LOG_2PI
+        )
+
+    def moments(self, latent_dim):
+        d = _check_latent_dim(latent_dim)
+        return np.zeros(d), np.eye(d) * self.stddev**2
+
+    def ball_radius(self, p=0.99, latent_dim=None):
+        """Radius of the centred ball holding a fraction ``p`` of the mass.
+
+        ``stddev * sqrt(chi2_quantile(p, latent_dim))``: the squared norm of
+        a sample divided by ``stddev²`` is chi-square with ``latent_dim``
+        degrees of freedom.
+
+        Args:
+            p: probability in (0, 1).
+            latent_dim: dimension of the codes.
+
+        Returns:
+            A Python float.
+        """
+        return self.stddev * math.sqrt(chi2_quantile(p, _check_latent_dim(latent_dim)))
+
+    def fraction_inside(self, z, p=0.99):
+        """Fraction of the rows of ``z`` inside the prior's ``p``-mass ball.
+
+        About ``p`` for codes distributed as the prior.
+
+        Args:
+            z: codes, shape ``(n, latent_dim)``.
+            p: probability in (0, 1) defining the ball (`ball_radius`).
+
+        Returns:
+            A Python float in [0, 1].
+        """
+        z = np.asarray(z, dtype=np.float64)
+        radius = self.ball_radius(p, z.shape[-1])
+        return float(np.mean(np.linalg.norm(z, axis=-1) <= radius))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"stddev": self.stddev})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Uniform(Prior):
+    """Uniform prior on the box ``[low, high]^latent_dim``.
+
+    Args:
+        low: lower bound of every coordinate.
+        high: upper bound of every coordinate, > ``low``.
+        seed: optional integer seed of the layer's random stream.
+        **kwargs: base layer arguments.
+
+    Example:
+    ```python
+    prior = keras_ae.priors.Uniform(-1.0, 1.0, seed=0)
+    z = prior.sample(64, latent_dim=2)      # in [-1, 1)
+    ```
+    """
+
+    def __init__(self, low=-1.0, high=1.0, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        low = _check_number("low", low)
+        high = _check_number("high", high)
+        if not low < high:
+            raise ValueError(
+                f"Argument `low` must be smaller than `high`. Received: low={low}, high={high}"
+            )
+        self.low = low
+        self.high = high
+
+    def _draw(self, n, latent_dim, seed):
+        return tf.random.stateless_uniform(
+            tf.stack([n, latent_dim]),
+            seed=seed,
+            minval=self.low,
+            maxval=self.high,
+            dtype=tf.float32,
+        )
+
+    def log_prob(self, z):
+        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
+        d = tf.cast(tf.shape(z)[-1], tf.float32)
+        inside = tf.reduce_all((z >= self.low) & (z <= self.high), axis=-1)
+        density = -d * math.log(self.high - self.low)
+        return tf.where(inside, density, tf.constant(-np.inf, tf.float32))
+
+    def moments(self, latent_dim):
+        d = _check_latent_dim(latent_dim)
+        mean = np.full(d, 0.5 * (self.low + self.high))
+        return mean, np.eye(d) * (self.high - self.low) ** 2 / 12.0
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"low": self.low, "high": self.high})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class MixtureOfGaussians(Prior):
+    """Equal-weight mixture of isotropic Gaussians with means on a circle.
+
+    In 2-D (the paper's Figure 4) component ``k`` has mean
+    ``radius * (cos θ_k, sin θ_k)`` with ``θ_k = 2πk / num_components``.
+    In ``d >= 2`` dimensions the same circle is drawn in the plane spanned by
+    ``u = (1, 0, 1, 0, ...)`` and ``v = (0, 1, 0, 1, ...)`` (normalised):
+    the 2-D means are copied into every pair of dimensions (0, 1), (2, 3)...
+    and scaled by ``1 / sqrt(d // 2)``, so every mean has norm ``radius`` and
+    neighbouring components are ``2 * radius * sin(π / num_components)``
+    apart in any dimension (for odd ``d`` the last coordinate of every mean is
+    0). In 1-D the means are evenly spaced on ``[-radius, radius]``. The
+    means depend only on the configuration and ``latent_dim``.
+
+    With the defaults (10 components, radius 4, stddev 0.5) neighbouring
+    means are 4.9 standard deviations apart, so about 98.6% of the samples
+    are nearer to their own component's mean than to any other.
+
+    Args:
+        num_components: number of components, >= 1.
+        radius: norm of every component mean, >= 0.
+        stddev: standard deviation of every component, > 0.
+        seed: optional integer seed of the layer's random stream.
+        **kwargs: base layer arguments.
+
+    Example:
+    ```python
+    prior = keras_ae.priors.MixtureOfGaussians(10, radius=4.0, stddev=0.5, seed=0)
+    z, k = prior.sample(256, latent_dim=2, return_components=True)
+    z3 = prior.sample(4, latent_dim=2, components=[3, 3, 3, 3])  # from component 3
+    prior.assign_components(z)      # nearest means, equal to k for ~98.6%
+    ```
+    """
+
+    def __init__(self, num_components=10, radius=4.0, stddev=0.5, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if (
+            isinstance(num_components, bool)
+            or not isinstance(num_components, (int, np.integer))
+            or num_components < 1
+        ):
+            raise ValueError(
+                "Argument `num_components` must be an integer >= 1. "
+                f"Received: num_components={num_components!r}"
+            )
+        self.num_components = int(num_components)
+        self.radius = _check_number("radius", radius, non_negative=True)
+        self.stddev = _check_number("stddev", stddev, positive=True)
+
+    def component_means(self, latent_dim):
+        """Component means, a float32 NumPy array ``(num_components, latent_dim)``."""
+        d = _check_latent_dim(latent_dim)
+        k = self.num_components
+        if d == 1:
+            points = np.linspace(-1.0, 1.0, k) if k > 1 else np.ones(1)
+            return (self.radius * points[:, None]).astype(np.float32)
+        theta = 2.0 * np.pi * np.arange(k) / k
+        pairs = d // 2
+        means = np.zeros((k, d))
+        means[:, 0 : 2 * pairs : 2] = np.cos(theta)[:, None]
+        means[:, 1 : 2 * pairs : 2] = np.sin(theta)[:, None]
+        return (self.radius / math.sqrt(pairs) * means).astype(np.float32)
+
+    def sample(
+        self, n, latent_dim, seed=None, *, components=None, return_components=False
+    ):
+        """Draws ``n`` samples, optionally from given components.
+
+        Args:
+            n: number of samples, a Python int or a scalar integer tensor.
+            latent_dim: dimension of each sample.
+            seed: None (the layer's stream) or an int (stateless draw).
+            components: optional integer array/tensor ``(n,)`` of component
+                indices to draw from (e.g. class labels, as in the paper's
+                supervised AAE); by default components are drawn uniformly.
+            return_components: also return the int32 component indices.
+
+        Returns:
+            float32 ``(n, latent_dim)`` samples, and with
+            ``return_components=True`` a tuple ``(samples, components)``.
+        """
+        latent_dim = _check_latent_dim(latent_dim)
+        n = self._check_n(n)
+        seed = self._seed_tensor(seed)
+        z, k = self._draw_with_components(n, latent_dim, seed, components)
+        return (z, k) if return_components else z
+
+    def _draw(self, n, latent_dim, seed):
+        return self._draw_with_components(n, latent_dim, seed, None)[0]
+
+    def _draw_with_components(self, n, latent_dim, seed, components):
+        seeds = tf.random.experimental.stateless_split(seed, num=2)
+        if components is None:
+            components = tf.random.stateless_uniform(
+                tf.reshape(n, [1]),
+                seed=seeds[0],
+                minval=0,
+                maxval=self.num_components,
+                dtype=tf.int32,
+            )
+        else:
+            components = tf.cast(tf.convert_to_tensor(components), tf.int32)
+            tf.debugging.assert_equal(
+                tf.shape(components), tf.reshape(tf.cast(n, tf.int32), [1]),
+                message="`components` must have shape (n,)",
+            )
+            tf.debugging.assert_less(
+                components, self.num_components,
+                message="`components` must lie in [0, num_components)",
+            )
+            tf.debugging.assert_non_negative(
+                components, message="`components` must lie in [0, num_components)"
+            )
+        means = tf.constant(self.component_means(latent_dim))
+        noise = tf.random.stateless_normal(
+            tf.stack([n, latent_dim]), seed=seeds[1], stddev=self.stddev, dtype=tf.float32
+        )
+        return tf.gather(means, components) + noise, components
+
+    def assign_components(self, z):
+        """Index of the nearest component mean for every row of ``z``.
+
+        Args:
+            z: codes, shape ``(n, latent_dim)``.
+
+        Returns:
+            An int32 tensor ``(n,)``.
+        """
+        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
+        means = tf.constant(self.component_means(int(z.shape[-1])))
+        return tf.argmin(self._squared_distances(z, means), axis=-1, output_type=tf.int32)
+
+    @staticmethod
+    def _squared_distances(z, means):
+        return (
+            tf.reduce_sum(tf.square(z), axis=-1, keepdims=True)
+            - 2.0 * tf.matmul(z, means, transpose_b=True)
+            + tf.reduce_sum(tf.square(means), axis=-1)[None, :]
+        )
+
+    def log_prob(self, z):
+        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
+        d = int(z.shape[-1])
+        means = tf.constant(self.component_means(d))
+        sq = tf.maximum(self._squared_distances(z, means), 0.0)
+        s = self.stddev
+        log_components = -0.5 * sq / s**2 - d * (math.log(s) + 0.5 * _LOG_2PI)
+        return tf.reduce_logsumexp(log_components, axis=-1) - math.log(self.num_components)
+
+    def moments(self, latent_dim):
+        means = self.component_means(latent_dim).astype(np.float64)
+        mean = means.mean(axis=0)
+        centred = means - mean
+        cov = centred.T @ centred / len(means) + np.eye(means.shape[1]) * self.stddev**2
+        return mean, cov
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_components": self.num_components,
+                "radius": self.radius,
+                "stddev": self.stddev,
+            }
+        )
+        return config
+
+
+_ALIASES = {
+    "gaussian": Gaussian,
+    "normal": Gaussian,
+    "mixture": MixtureOfGaussians,
+    "mog": MixtureOfGaussians,
+    "mixture_of_gaussians": MixtureOfGaussians,
+    "mixtureofgaussians": MixtureOfGaussians,
+    "uniform": Uniform,
+}
+
+
+def get(identifier):
+    """Returns a prior from an instance, None, a name or a config.
+
+    Args:
+        identifier: a `Prior` (returned as is); None (a default `Gaussian`);
+            a string: ``"gaussian"``/``"normal"``, ``"mixture"``/``"mog"``/
+            ``"mixture_of_gaussians"``, ``"uniform"`` (case-insensitive,
+            default arguments); or a dict, either a Keras serialization
+            (``keras.saving.serialize_keras_object(prior)``) or
+            ``{"class_name": "Gaussian", "config": {...}}``.
+
+    Returns:
+        A `Prior`.
+
+    Raises:
+        ValueError: an identifier that names no prior.
+
+    Example:
+    ```python
+    keras_ae.priors.get("mog")                          # MixtureOfGaussians()
+    keras_ae.priors.get({"class_name": "Uniform", "config": {"low": 0, "high": 1}})
+    ```
+    """
+    if identifier is None:
+        return Gaussian()
+    if isinstance(identifier, Prior):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower().replace("-", "_").replace(" ", "_")
+        if key in _ALIASES:
+            return _ALIASES[key]()
+    elif isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        config = identifier.get("config")
+        if isinstance(name, str) and isinstance(config, dict):
+            key = name.strip().lower().replace("-", "_")
+            if key in _ALIASES and "module" not in identifier:
+                return _ALIASES[key].from_config(config)
+            try:
+                prior = keras.saving.deserialize_keras_object(identifier)
+            except (TypeError, ValueError) as e:
+                raise ValueError(
+                    f"Could not interpret the prior config: {e} Received: "
+                    f"identifier={identifier!r}"
+                ) from e
+            if isinstance(prior, Prior):
+                return prior
+    raise ValueError(
+        "Could not interpret the prior. Expected a keras_ae.priors.Prior, None, one of "
+        f"{sorted(_ALIASES)} or a config dict. Received: identifier={identifier!r}"
+    )
+
+
+def _lower_regularized_gamma(a, x):
+    """P(a, x), the regularized lower incomplete gamma function (series)."""
+    if x <= 0.0:
+        return 0.0
+    if x > a + 40.0 * math.sqrt(a) + 60.0:
+        return 1.0
+    term = total = 1.0 / a
+    n = 1
+    while n < 100000:
+        term *= x / (a + n)
+        total += term
+        if term < total * 1e-17:
+            break
+        n += 1
+    return min(1.0, math.exp(a * math.log(x) - x - math.lgamma(a) + math.log(total)))
+
+
+def chi2_quantile(p, df):
+    """Quantile of the chi-square distribution (no SciPy needed).
+
+    Inverts the CDF ``P(df / 2, x / 2)`` (regularized lower incomplete gamma,
+    evaluated by its power series) by bisection to double precision.
+
+    Args:
+        p: probability in (0, 1).
+        df: degrees of freedom, a positive integer.
+
+    Returns:
+        ``x`` with ``Pr[chi2(df) <= x] = p``, a Python float.
+
+    Example:
+    ```python
+    chi2_quantile(0.99, 2)    # 9.2103 (= -2 ln 0.01)
+    ```
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 < p < 1:
+        raise ValueError(f"Argument `p` must be in (0, 1). Received: p={p!r}")
+    if isinstance(df, bool) or not isinstance(df, (int, np.integer)) or df < 1:
+        raise ValueError(
+            f"Argument `df` must be a positive integer. Received: df={df!r}"
+        )
+    a = df / 2.0
+    lo, hi = 0.0, df + 10.0 * math.sqrt(2.0 * df) + 20.0
+    while _lower_regularized_gamma(a, hi / 2.0) < p:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _lower_regularized_gamma(a, mid / 2.0) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, hi):
+            break
+    return 0.5 * (lo + hi)
+
+
+def _sqrtm_psd(matrix):
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
