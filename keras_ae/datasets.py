@@ -302,9 +302,12 @@ def make_dataset(
     """A `tf.data.Dataset` over a named dataset or a directory of shards.
 
     Named datasets come from `load_data` (already in memory). A directory of
-    ``.npy``/``.npz`` shards is streamed: shards are read one at a time
-    (interleaving a few at once) through `tf.data.Dataset.from_generator`, so
-    the whole directory never needs to fit in memory. If the directory has a
+    ``.npy``/``.npz`` shards is streamed through
+    `tf.data.Dataset.from_generator`: with ``shuffle=False`` shards are read
+    one after the other in sorted file order; with ``shuffle=True`` the shard
+    order is shuffled every epoch and the examples of 4 shards at a time are
+    interleaved before the example shuffle buffer. The whole directory never
+    needs to fit in memory. If the directory has a
     sub-directory named ``split`` (e.g. ``train/``), the shards are read from
     there. A ``.npy`` shard holds the examples ``x``; a ``.npz`` shard holds
     ``x`` (and ``y``) or ``x_<split>`` (and ``y_<split>``). Integer shards are
@@ -775,8 +778,10 @@ def _shard_dataset(files, split, flatten, with_labels, shuffle, seed):
         )
 
     paths = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
-        paths = paths.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    return paths.interleave(
-        read, cycle_length=min(len(files), 4), block_length=1, deterministic=True
-    )
+    if not shuffle:
+        # Examples in file order, one shard after the other.
+        return paths.interleave(read, cycle_length=1)
+    # Shuffled shard order, and examples of 4 shards mixed before the shuffle
+    # buffer: 4 shards are held in memory at a time.
+    paths = paths.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return paths.interleave(read, cycle_length=min(len(files), 4), block_length=1)
