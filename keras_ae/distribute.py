@@ -81,6 +81,34 @@ def replica_seed(seed_generator):
     return seed
 
 
+def is_multi_worker():
+    """Whether the current strategy all-reduces across several workers."""
+    strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
+    return bool(in_multi_worker and in_multi_worker())
+
+
+def shape_logs_for_reduction(logs):
+    """Gives logged scalars a shape of ``(1,)`` under multi-worker training.
+
+    Keras 3 reduces per-replica logs with ``strategy.reduce("MEAN", v,
+    axis=0)`` under `MultiWorkerMirroredStrategy`, which fails on scalars
+    ("Invalid reduction dimension 0 for input with 0 dimensions",
+    tensorflow/tensorflow#72388). A leading axis of size one makes the
+    reduction valid and yields the same mean. Elsewhere logs are unchanged.
+
+    Args:
+        logs: dict of metric name to scalar tensor.
+
+    Returns:
+        The logs, reshaped to ``(1,)`` under multi-worker strategies.
+    """
+    if not is_multi_worker():
+        return logs
+    return {k: ops.reshape(v, (1,)) if len(v.shape) == 0 else v for k, v in logs.items()}
+
+
 def loss_dtype():
     """Losses and KL terms are always computed in float32."""
     return "float32"
@@ -98,6 +126,8 @@ __all__ = [
     "scale_for_optimizer",
     "replica_seed",
     "to_float32",
+    "is_multi_worker",
+    "shape_logs_for_reduction",
 ]
 
 del keras

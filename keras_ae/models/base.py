@@ -443,7 +443,7 @@ class BaseAutoencoder(keras.Model):
                 self._trackers[name].update_state(value, sample_weight=batch)
         if self._compile_metrics is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
-        return self.get_metrics_result()
+        return distribute.shape_logs_for_reduction(self.get_metrics_result())
 
     @staticmethod
     def _unpack(data):
