@@ -2,9 +2,11 @@
 
 __version__ = "0.1.0"
 
+from keras_ae import datasets
 from keras_ae import distribute
 from keras_ae import layers
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae import priors
 from keras_ae import regularizers
 from keras_ae.models import Autoencoder
