@@ -19,6 +19,18 @@ def _initializer(seed, index):
     return keras.initializers.GlorotUniform(seed=seed + 7919 * index)
 
 
+def _dense_stack(h, units_list, activation, seed, first_index):
+    """Applies one Dense layer per entry of ``units_list`` (named dense_i)."""
+    for i, units in enumerate(units_list):
+        h = keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=_initializer(seed, first_index + i),
+            name=f"dense_{i}",
+        )(h)
+    return h
+
+
 def conv_downsampled_shape(input_shape, num_layers):
     """Spatial shape after ``num_layers`` stride-2 'same' convolutions."""
     h, w = input_shape[0], input_shape[1]
@@ -70,14 +82,8 @@ def build_encoder(
     if architecture == "dense":
         if len(input_shape) > 1:
             h = keras.layers.Flatten(name="flatten")(h)
-        for i, units in enumerate(hidden_units):
-            h = keras.layers.Dense(
-                units,
-                activation=activation,
-                kernel_initializer=_initializer(seed, index),
-                name=f"dense_{i}",
-            )(h)
-            index += 1
+        h = _dense_stack(h, hidden_units, activation, seed, index)
+        index += len(hidden_units)
     else:
         for i, filters in enumerate(hidden_units):
             h = keras.layers.Conv2D(
@@ -167,14 +173,8 @@ def build_decoder(
                     name="output" if last else f"dense_{i}",
                 )(h)
         else:
-            for i, units in enumerate(sizes):
-                h = keras.layers.Dense(
-                    units,
-                    activation=activation,
-                    kernel_initializer=_initializer(seed, index),
-                    name=f"dense_{i}",
-                )(h)
-                index += 1
+            h = _dense_stack(h, sizes, activation, seed, index)
+            index += len(sizes)
             h = keras.layers.Dense(
                 features,
                 activation=output_activation,
