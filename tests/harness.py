@@ -6,6 +6,7 @@ A new model joins the battery by adding one `ModelCase` here.
 """
 
 import dataclasses
+import inspect
 import json
 import os
 import subprocess
@@ -32,6 +33,10 @@ class ModelCase:
     kwargs: dict
     x: np.ndarray = dataclasses.field(default_factory=lambda: X_FLAT)
     generative: bool = False
+    # Constructor overrides that hold every random draw of training fixed
+    # (noise level 0, sampling noise_scale 0, fixed prior draws), for exact
+    # parity tests. Empty for deterministic models.
+    fixed_noise: dict = dataclasses.field(default_factory=dict)
 
     @property
     def cls(self):
@@ -41,6 +46,15 @@ class ModelCase:
         kwargs = dict(self.kwargs)
         kwargs.update(overrides)
         return self.cls(**kwargs)
+
+    def make_fixed(self, **overrides):
+        """Like `make`, with every random draw of training held fixed."""
+        return self.make(**dict(self.fixed_noise, **overrides))
+
+    @property
+    def stochastic(self):
+        """Whether training draws random numbers (noise, samples, priors)."""
+        return bool(self.fixed_noise)
 
 
 def _available(cases):
@@ -115,6 +129,22 @@ def run_in_fresh_process(code, timeout=180):
     return proc.stdout
 
 
+def compile_sgd(model, learning_rate=0.5, **kwargs):
+    """Compiles ``model`` with plain SGD for every optimizer its `compile` takes.
+
+    Parity tests use SGD: Adam's first step normalises the gradient scale, so
+    a wrongly scaled loss would go unnoticed.
+    """
+    params = inspect.signature(model.compile).parameters
+    optimizers = {
+        name: keras.optimizers.SGD(learning_rate)
+        for name in params
+        if name.endswith("optimizer")
+    }
+    model.compile(**optimizers, **kwargs)
+    return model
+
+
 def fit_quietly(model, x, y=None, **kwargs):
     kwargs.setdefault("epochs", 1)
     kwargs.setdefault("batch_size", 16)
@@ -133,5 +163,6 @@ __all__ = [
     "assert_config_roundtrip",
     "run_in_fresh_process",
     "fit_quietly",
+    "compile_sgd",
     "keras",
 ]
