@@ -10,3 +10,6 @@ from keras_ae import networks
 from keras_ae import priors
 from keras_ae import regularizers
 from keras_ae.models import Autoencoder
+from keras_ae import callbacks
+from keras_ae.models import VAE
+from keras_ae.models import VariationalAutoencoder

@@ -2,3 +2,5 @@
 
 from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.base import BaseAutoencoder
+from keras_ae.models.vae import VAE
+from keras_ae.models.vae import VariationalAutoencoder
