@@ -37,6 +37,9 @@ class ModelCase:
     # (noise level 0, sampling noise_scale 0, fixed prior draws), for exact
     # parity tests. Empty for deterministic models.
     fixed_noise: dict = dataclasses.field(default_factory=dict)
+    # Applied to the model after construction (before any step) to hold
+    # random draws fixed that no constructor argument controls.
+    hold_fixed: object = None
 
     @property
     def cls(self):
@@ -49,12 +52,28 @@ class ModelCase:
 
     def make_fixed(self, **overrides):
         """Like `make`, with every random draw of training held fixed."""
-        return self.make(**dict(self.fixed_noise, **overrides))
+        model = self.make(**dict(self.fixed_noise, **overrides))
+        if self.hold_fixed is not None:
+            self.hold_fixed(model)
+        return model
 
     @property
     def stochastic(self):
         """Whether training draws random numbers (noise, samples, priors)."""
-        return bool(self.fixed_noise)
+        return bool(self.fixed_noise) or self.hold_fixed is not None
+
+
+def zero_sampling_noise(model):
+    """Sets ``noise_scale = 0`` on every `Sampling` layer (``z = mean``)."""
+    from keras_ae.layers.sampling import Sampling
+
+    found = False
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, Sampling):
+            layer.noise_scale = 0.0
+            found = True
+    if not found:
+        raise ValueError(f"{model.name} has no Sampling layer to hold fixed")
 
 
 def _available(cases):
@@ -80,12 +99,19 @@ MODEL_CASES = _available(
             dict(_SMALL, activation="sigmoid", sparsity="kl"),
         ),
         ModelCase("denoising", "DenoisingAutoencoder", dict(_SMALL, noise="masking")),
-        ModelCase("vae", "VariationalAutoencoder", dict(_SMALL), generative=True),
+        ModelCase(
+            "vae",
+            "VariationalAutoencoder",
+            dict(_SMALL),
+            generative=True,
+            hold_fixed=zero_sampling_noise,
+        ),
         ModelCase(
             "vae_gaussian",
             "VariationalAutoencoder",
             dict(_SMALL, likelihood="gaussian"),
             generative=True,
+            hold_fixed=zero_sampling_noise,
         ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
     ]
