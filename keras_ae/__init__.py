@@ -13,3 +13,5 @@ from keras_ae.models import Autoencoder
 from keras_ae import callbacks
 from keras_ae.models import VAE
 from keras_ae.models import VariationalAutoencoder
+from keras_ae.models import AAE
+from keras_ae.models import AdversarialAutoencoder

@@ -4,3 +4,5 @@ from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.base import BaseAutoencoder
 from keras_ae.models.vae import VAE
 from keras_ae.models.vae import VariationalAutoencoder
+from keras_ae.models.adversarial import AAE
+from keras_ae.models.adversarial import AdversarialAutoencoder

@@ -1,0 +1,584 @@
+"""The adversarial autoencoder (Makhzani et al. 2015)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_ae import distribute
+from keras_ae import losses
+from keras_ae import priors
+from keras_ae.models.base import BaseAutoencoder
+from keras_ae.models.base import _as_tuple
+
+MODES = ("phased", "joint")
+
+
+def default_optimizers():
+    """The default optimizers of `AdversarialAutoencoder.compile`.
+
+    Returns:
+        A dict with fresh ``optimizer``, ``discriminator_optimizer`` and
+        ``generator_optimizer`` instances.
+    """
+    return {
+        "optimizer": keras.optimizers.Adam(learning_rate=1e-3),
+        "discriminator_optimizer": keras.optimizers.Adam(
+            learning_rate=2e-4, beta_1=0.5
+        ),
+        "generator_optimizer": keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5),
+    }
+
+
+def build_discriminator(latent_dim, units=(256, 256), activation="relu", seed=None):
+    """Builds the default discriminator: an MLP from codes to one logit.
+
+    Args:
+        latent_dim: size of the codes.
+        units: hidden layer sizes.
+        activation: activation of the hidden layers.
+        seed: optional integer seed of the kernel initializers.
+
+    Returns:
+        A functional `keras.Model` mapping ``(batch, latent_dim)`` to
+        ``(batch, 1)`` float32 logits ("prior" vs "code").
+    """
+
+    def init(index):
+        if seed is None:
+            return "glorot_uniform"
+        return keras.initializers.GlorotUniform(seed=seed + 104729 + 7919 * index)
+
+    inputs = keras.Input(shape=(latent_dim,), name="code")
+    h = inputs
+    for i, u in enumerate(units):
+        h = keras.layers.Dense(
+            u, activation=activation, kernel_initializer=init(i), name=f"dense_{i}"
+        )(h)
+    logits = keras.layers.Dense(
+        1, kernel_initializer=init(len(units)), dtype="float32", name="logit"
+    )(h)
+    return keras.Model(inputs, logits, name="discriminator")
+
+
+def _unique(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+class _PhaseVariables:
+    """The variable list of each phase, fixed at `compile` (not tracked)."""
+
+    def __init__(self, autoencoder, discriminator, generator):
+        self.autoencoder = autoencoder
+        self.discriminator = discriminator
+        self.generator = generator
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class AdversarialAutoencoder(BaseAutoencoder):
+    """Adversarial autoencoder: a deterministic autoencoder whose codes are
+    pushed towards a prior by a discriminator (Makhzani et al. 2015).
+
+    Every batch of ``fit`` runs the paper's three phases, each updating only
+    its own variables with its own optimizer:
+
+    1. **reconstruction**: encoder and decoder minimise the reconstruction
+       loss (``optimizer``);
+    2. **regularisation**: the discriminator learns to tell prior samples
+       (real) from the codes of the updated encoder (fake)
+       (``discriminator_optimizer``);
+    3. **generator**: the encoder learns to make the updated discriminator
+       call its codes real (non-saturating loss ``-log D(z)``,
+       ``generator_optimizer``).
+
+    ``mode="joint"`` instead makes one simultaneous update from one forward
+    pass, as pythae's ``Adversarial_AE``: encoder and decoder minimise
+    ``reconstruction + adversarial_weight * generator_loss`` with
+    ``optimizer`` while the discriminator takes its step with
+    ``discriminator_optimizer`` (``generator_optimizer`` is not used).
+
+    The code layer is linear (``code_activation = None``) so that codes can
+    cover the whole support of the prior. Losses are computed in float32,
+    divided by the number of replicas under ``tf.distribute`` and scaled by
+    each optimizer under mixed precision (the two extra optimizers are
+    wrapped in `keras.optimizers.LossScaleOptimizer` under
+    ``mixed_float16``). Prior draws are made for the whole global batch from
+    a seed shared by the replicas, each replica using its own slice, so a
+    step on N replicas equals the step on one device with the same seed
+    (batches divisible by N).
+
+    Metrics: ``loss`` (the autoencoder's objective: reconstruction plus
+    weight penalties, plus ``adversarial_weight * generator_loss`` in joint
+    mode), ``reconstruction_loss``, ``mse``, ``discriminator_loss`` (mean
+    binary cross-entropy over prior samples and codes, ``log 2`` at chance),
+    ``generator_loss`` and ``discriminator_accuracy`` (measured before the
+    discriminator's update). `evaluate` reports the same values without
+    updating, with prior draws from a fixed seed (deterministic, and the
+    training stream is left untouched).
+
+    Args:
+        input_shape: shape of one example, e.g. ``(784,)`` or ``(28, 28, 1)``.
+        latent_dim: size of the code.
+        hidden_units: units (dense) or filters (conv) of the hidden layers;
+            ``None`` picks ``(512, 256)`` for dense and ``(32, 64)`` for conv.
+        activation: activation of the hidden layers (the code is linear).
+        output_activation: activation of the decoder's last layer.
+        reconstruction_loss: ``"bce"`` or ``"mse"``.
+        architecture: ``"dense"`` or ``"conv"``.
+        encoder: optional user `keras.Model` replacing the built-in encoder.
+        decoder: optional user `keras.Model` replacing the built-in decoder.
+        tied_weights: dense only; decoder kernels are the encoder's transposed.
+        seed: optional integer seed (initializers and the default prior).
+        prior: a `keras_ae.priors` prior (`Gaussian`, `MixtureOfGaussians`,
+            `Uniform`), a name (``"gaussian"``, ``"mixture"``, ``"uniform"``)
+            or a config dict; ``None`` is ``Gaussian(1.0, seed=seed)``.
+        discriminator: optional user `keras.Model` mapping codes
+            ``(batch, latent_dim)`` to logits ``(batch, 1)``.
+        discriminator_units: hidden layer sizes of the built-in
+            discriminator (ReLU MLP with one linear output logit).
+        adversarial_weight: weight of the generator loss (> 0). In joint mode
+            it weighs the adversarial term against the reconstruction; in
+            phased mode it multiplies the generator phase's loss (which
+            changes nothing with Adam's scale-invariant steps).
+        mode: ``"phased"`` (the paper's three phases, default) or
+            ``"joint"`` (one simultaneous update, as pythae).
+        **kwargs: base `keras.Model` arguments.
+
+    Example:
+    ```python
+    (x, _), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    aae = keras_ae.AAE(input_shape=(784,), latent_dim=8,
+                       prior=keras_ae.priors.Gaussian(1.0), seed=0)
+    aae.compile()        # Adam for each phase, tuned defaults
+    aae.fit(x, epochs=10, batch_size=128)
+    z = aae.encode(x_test)           # close to N(0, I)
+    images = aae.sample(16, seed=0)  # decoded prior draws
+    ```
+    """
+
+    code_activation = None
+
+    def __init__(
+        self,
+        input_shape,
+        latent_dim=32,
+        hidden_units=None,
+        activation="relu",
+        output_activation="sigmoid",
+        reconstruction_loss="bce",
+        architecture="dense",
+        encoder=None,
+        decoder=None,
+        tied_weights=False,
+        seed=None,
+        prior=None,
+        discriminator=None,
+        discriminator_units=(256, 256),
+        adversarial_weight=1.0,
+        mode="phased",
+        **kwargs,
+    ):
+        # The extra arguments are checked and stored before the base
+        # constructor, which builds the whole model (`_build_model`).
+        discriminator_units = _as_tuple(discriminator_units, "discriminator_units")
+        if any(u <= 0 for u in discriminator_units):
+            raise ValueError(
+                "`discriminator_units` must contain positive integers. "
+                f"Received: discriminator_units={discriminator_units!r}"
+            )
+        if (
+            isinstance(adversarial_weight, bool)
+            or not isinstance(adversarial_weight, (int, float, np.integer, np.floating))
+            or not 0 < adversarial_weight < float("inf")
+        ):
+            raise ValueError(
+                "`adversarial_weight` must be a finite number > 0. "
+                f"Received: adversarial_weight={adversarial_weight!r}"
+            )
+        if mode not in MODES:
+            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
+        if discriminator is not None and not isinstance(
+            discriminator, keras.layers.Layer
+        ):
+            raise ValueError(
+                "`discriminator` must be a keras.Model or keras.layers.Layer. "
+                f"Received: discriminator={discriminator!r}"
+            )
+        if prior is None:
+            if seed is not None and not isinstance(seed, (int, np.integer)):
+                raise ValueError(
+                    f"`seed` must be an integer or None. Received: seed={seed!r}"
+                )
+            prior = priors.Gaussian(1.0, seed=None if seed is None else int(seed))
+        else:
+            prior = priors.get(prior)
+        self.prior = prior
+        self.discriminator_units = discriminator_units
+        self.adversarial_weight = float(adversarial_weight)
+        self.mode = mode
+        self._custom_discriminator = discriminator is not None
+        self._discriminator_arg = discriminator
+        self._phase_variables = None
+        self.discriminator_optimizer = None
+        self.generator_optimizer = None
+        super().__init__(
+            input_shape,
+            latent_dim=latent_dim,
+            hidden_units=hidden_units,
+            activation=activation,
+            output_activation=output_activation,
+            reconstruction_loss=reconstruction_loss,
+            architecture=architecture,
+            encoder=encoder,
+            decoder=decoder,
+            tied_weights=tied_weights,
+            seed=seed,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ build
+    def _build_model(self):
+        if self._discriminator_arg is not None:
+            self.discriminator = self._discriminator_arg
+        else:
+            self.discriminator = build_discriminator(
+                self.latent_dim, self.discriminator_units, seed=self.seed
+            )
+        self._discriminator_arg = None
+        logits = self.discriminator(ops.zeros((1, self.latent_dim)), training=False)
+        if tuple(logits.shape) != (1, 1):
+            raise ValueError(
+                "`discriminator` must map codes (batch, latent_dim) to logits "
+                f"(batch, 1). Received: discriminator output shape {tuple(logits.shape)} "
+                f"for a code of shape (1, {self.latent_dim})"
+            )
+        # A prior has no weights to build (only its saved seed state).
+        self.prior.built = True
+        super()._build_model()
+
+    # --------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer=None,
+        discriminator_optimizer=None,
+        generator_optimizer=None,
+        **kwargs,
+    ):
+        """Configures training with one optimizer per phase.
+
+        Args:
+            optimizer: optimizer of the reconstruction phase (encoder and
+                decoder). Default ``Adam(1e-3)``.
+            discriminator_optimizer: optimizer of the discriminator. Default
+                ``Adam(2e-4, beta_1=0.5)``.
+            generator_optimizer: optimizer of the generator phase (encoder).
+                Default ``Adam(2e-4, beta_1=0.5)``.
+            **kwargs: `keras.Model.compile` arguments (``metrics``,
+                ``jit_compile``, ``steps_per_execution``, ...); ``loss`` is
+                not accepted.
+
+        Every optimizer is built at once on the exact variables it updates,
+        so `.keras` reload and `keras.callbacks.BackupAndRestore` restore
+        all three (iterations and slots). Under ``mixed_float16`` all three
+        are `LossScaleOptimizer`s.
+        """
+        defaults = default_optimizers()
+        if optimizer is None:
+            optimizer = defaults["optimizer"]
+        if discriminator_optimizer is None:
+            discriminator_optimizer = defaults["discriminator_optimizer"]
+        if generator_optimizer is None:
+            generator_optimizer = defaults["generator_optimizer"]
+        discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
+        generator_optimizer = keras.optimizers.get(generator_optimizer)
+        super().compile(optimizer=optimizer, **kwargs)
+        self._extra_optimizer_configs = (discriminator_optimizer, generator_optimizer)
+        if kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == (
+            "mixed_float16"
+        ):
+            discriminator_optimizer = self._loss_scaled(
+                discriminator_optimizer, "discriminator_loss_scale_optimizer"
+            )
+            generator_optimizer = self._loss_scaled(
+                generator_optimizer, "generator_loss_scale_optimizer"
+            )
+        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer = generator_optimizer
+        self._phase_variables = _PhaseVariables(
+            autoencoder=_unique(
+                self.encoder.trainable_variables + self.decoder.trainable_variables
+            ),
+            discriminator=list(self.discriminator.trainable_variables),
+            generator=list(self.encoder.trainable_variables),
+        )
+        self._build_optimizers()
+
+    @staticmethod
+    def _loss_scaled(optimizer, name):
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=name)
+
+    def _build_optimizers(self):
+        pv = self._phase_variables
+        for opt, variables in (
+            (self.optimizer, pv.autoencoder),
+            (self.discriminator_optimizer, pv.discriminator),
+            (self.generator_optimizer, pv.generator),
+        ):
+            if not opt.built:
+                opt.build(variables)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config and getattr(self, "_extra_optimizer_configs", None):
+            d_opt, g_opt = self._extra_optimizer_configs
+            config["discriminator_optimizer"] = keras.saving.serialize_keras_object(d_opt)
+            config["generator_optimizer"] = keras.saving.serialize_keras_object(g_opt)
+        return config
+
+    def compile_from_config(self, config):
+        """Replays `compile` on load (all three optimizers, built)."""
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("loss", "loss_weights"):
+            config.pop(key, None)
+        self.compile(**config)
+
+    # ------------------------------------------------------------ loss terms
+    def loss_term_names(self):
+        return (
+            "loss",
+            "reconstruction_loss",
+            "mse",
+            "discriminator_loss",
+            "generator_loss",
+            "discriminator_accuracy",
+        )
+
+    def regularization_loss(self):
+        """Weight penalties of the encoder and decoder (float32)."""
+        return self._sum_losses(self.encoder, self.decoder)
+
+    @staticmethod
+    def _sum_losses(*layers):
+        values = _unique([l for layer in layers for l in layer.losses])
+        if not values:
+            return ops.cast(0.0, "float32")
+        return ops.sum(ops.stack([ops.cast(v, "float32") for v in values]))
+
+    def _reconstruction_terms(self, codes, y, sample_weight, training):
+        y_pred = self.decoder(codes, training=training)
+        from_logits = self.reconstruction_from_logits()
+        per_example = losses.reconstruction(
+            self.reconstruction_loss, y, y_pred, from_logits=from_logits
+        )
+        rec = losses.reduce_mean(per_example, sample_weight)
+        x_hat = ops.sigmoid(y_pred) if from_logits else y_pred
+        mse = losses.reduce_mean(losses.mean_squared_error(y, x_hat), sample_weight)
+        terms = {
+            "loss": rec + self.regularization_loss(),
+            "reconstruction_loss": rec,
+            "mse": mse,
+        }
+        return terms, y_pred
+
+    def draw_prior(self, codes, training=True):
+        """Prior samples pairing with a (per-replica) batch of codes.
+
+        In training, one draw of the global batch is made from a seed shared
+        by the replicas (the prior's saved stream) and every replica takes
+        its own slice, so the draws do not depend on the number of replicas.
+        Otherwise a fixed stateless seed is used (deterministic evaluation,
+        the training stream untouched).
+
+        Args:
+            codes: codes of shape ``(batch, latent_dim)``.
+            training: whether to draw from the prior's stream.
+
+        Returns:
+            float32 samples of shape ``(batch, latent_dim)``.
+        """
+        n = tf.shape(codes)[0]
+        if training:
+            seed = self.prior.seed_generator.next()
+        else:
+            seed = tf.constant([0, 0], dtype="int64")
+        replicas = distribute.num_replicas()
+        if replicas == 1:
+            return self.prior._draw(n, self.latent_dim, seed)
+        draws = self.prior._draw(n * replicas, self.latent_dim, seed)
+        start = tf.cast(distribute.replica_id(), tf.int32) * n
+        return tf.slice(draws, tf.stack([start, 0]), tf.stack([n, self.latent_dim]))
+
+    def _logits(self, z, training):
+        return ops.cast(self.discriminator(z, training=training), "float32")
+
+    @staticmethod
+    def _bce_logits(logits, label):
+        # -log sigmoid(l) for label 1, -log(1 - sigmoid(l)) for label 0.
+        logits = ops.reshape(logits, (-1,))
+        sign = 1.0 if label else -1.0
+        return ops.softplus(-sign * logits)
+
+    def _discriminator_terms(self, real, codes, sample_weight, training):
+        real_logits = self._logits(real, training)
+        fake_logits = self._logits(codes, training)
+        real_loss = losses.reduce_mean(self._bce_logits(real_logits, 1))
+        fake_loss = losses.reduce_mean(self._bce_logits(fake_logits, 0), sample_weight)
+        real_acc = ops.mean(ops.cast(ops.reshape(real_logits, (-1,)) > 0, "float32"))
+        fake_acc = losses.reduce_mean(
+            ops.cast(ops.reshape(fake_logits, (-1,)) < 0, "float32"), sample_weight
+        )
+        d_loss = 0.5 * (real_loss + fake_loss)
+        return d_loss, 0.5 * (real_acc + fake_acc), fake_logits
+
+    def _generator_loss(self, fake_logits, sample_weight):
+        return losses.reduce_mean(self._bce_logits(fake_logits, 1), sample_weight)
+
+    def compute_loss_terms(self, x, y, sample_weight=None, training=False):
+        """All loss terms of one batch, without updating anything."""
+        codes = self.encoder(x, training=training)
+        terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, training)
+        real = self.draw_prior(codes, training=training)
+        d_loss, d_acc, fake_logits = self._discriminator_terms(
+            real, codes, sample_weight, training
+        )
+        g_loss = self._generator_loss(fake_logits, sample_weight)
+        terms.update(
+            discriminator_loss=d_loss + self._sum_losses(self.discriminator),
+            generator_loss=g_loss,
+            discriminator_accuracy=d_acc,
+        )
+        if self.mode == "joint":
+            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
+        return terms, y_pred
+
+    # ------------------------------------------------------------ train step
+    @staticmethod
+    def _scaled(optimizer, loss):
+        loss = distribute.scale_for_replicas(loss)
+        return distribute.scale_for_optimizer(optimizer, loss)
+
+    @staticmethod
+    def _apply(optimizer, tape, loss, variables):
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    def train_step(self, data):
+        if self._phase_variables is None:
+            raise ValueError("You must call `compile()` before training.")
+        x, y, sample_weight = self._unpack(data)
+        if self.mode == "joint":
+            terms, y_pred = self._joint_step(x, y, sample_weight)
+        else:
+            terms, y_pred = self._phased_step(x, y, sample_weight)
+        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+
+    def _phased_step(self, x, y, sample_weight):
+        pv = self._phase_variables
+        # (1) Reconstruction: encoder + decoder.
+        with tf.GradientTape() as tape:
+            codes = self.encoder(x, training=True)
+            terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, True)
+            loss = self._scaled(self.optimizer, terms["loss"])
+        self._apply(self.optimizer, tape, loss, pv.autoencoder)
+
+        with tf.GradientTape() as g_tape:
+            codes = self.encoder(x, training=True)
+            # (2) Regularisation: the discriminator, on the updated encoder's
+            # codes. The encoder does not change until (3), so its forward
+            # pass is shared with the generator phase.
+            with g_tape.stop_recording():
+                real = self.draw_prior(codes, training=True)
+                with tf.GradientTape() as d_tape:
+                    d_loss, d_acc, _ = self._discriminator_terms(
+                        real, ops.stop_gradient(codes), sample_weight, True
+                    )
+                    d_total = d_loss + self._sum_losses(self.discriminator)
+                    scaled = self._scaled(self.discriminator_optimizer, d_total)
+                self._apply(self.discriminator_optimizer, d_tape, scaled, pv.discriminator)
+            # (3) Generator: the encoder fools the updated discriminator.
+            g_loss = self._generator_loss(self._logits(codes, True), sample_weight)
+            scaled = self._scaled(
+                self.generator_optimizer, self.adversarial_weight * g_loss
+            )
+        self._apply(self.generator_optimizer, g_tape, scaled, pv.generator)
+        terms.update(
+            discriminator_loss=d_total, generator_loss=g_loss, discriminator_accuracy=d_acc
+        )
+        return terms, y_pred
+
+    def _joint_step(self, x, y, sample_weight):
+        pv = self._phase_variables
+        with tf.GradientTape(persistent=True) as tape:
+            codes = self.encoder(x, training=True)
+            terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, True)
+            real = self.draw_prior(codes, training=True)
+            # One discriminator pass on the codes serves both losses: each
+            # loss is differentiated only with respect to its own variables.
+            d_loss, d_acc, fake_logits = self._discriminator_terms(
+                real, codes, sample_weight, True
+            )
+            d_total = d_loss + self._sum_losses(self.discriminator)
+            g_loss = self._generator_loss(fake_logits, sample_weight)
+            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
+            ae_scaled = self._scaled(self.optimizer, terms["loss"])
+            d_scaled = self._scaled(self.discriminator_optimizer, d_total)
+        self._apply(self.optimizer, tape, ae_scaled, pv.autoencoder)
+        self._apply(self.discriminator_optimizer, tape, d_scaled, pv.discriminator)
+        del tape
+        terms.update(
+            discriminator_loss=d_total, generator_loss=g_loss, discriminator_accuracy=d_acc
+        )
+        return terms, y_pred
+
+    # ------------------------------------------------------------- sampling
+    def sample(self, n, seed=None, batch_size=None):
+        """Decodes ``n`` draws from the prior.
+
+        Args:
+            n: number of samples.
+            seed: optional integer for reproducible samples. Draws never
+                consume the prior's training stream.
+            batch_size: batch size of the decoding loop.
+
+        Returns:
+            NumPy array of shape ``(n,) + input_shape``.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"`n` must be a non-negative integer. Received: n={n!r}")
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        z = self.prior.sample(int(n), self.latent_dim, seed=seed)
+        return self.decode(np.asarray(z), batch_size=batch_size)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "prior": keras.saving.serialize_keras_object(self.prior),
+                "discriminator": (
+                    keras.saving.serialize_keras_object(self.discriminator)
+                    if self._custom_discriminator
+                    else None
+                ),
+                "discriminator_units": list(self.discriminator_units),
+                "adversarial_weight": self.adversarial_weight,
+                "mode": self.mode,
+            }
+        )
+        return config
+
+    @classmethod
+    def nested_config_keys(cls):
+        return super().nested_config_keys() + ("prior", "discriminator")
+
+
+#: Short alias.
+AAE = AdversarialAutoencoder
