@@ -15,3 +15,6 @@ from keras_ae.models import VAE
 from keras_ae.models import VariationalAutoencoder
 from keras_ae.models import AAE
 from keras_ae.models import AdversarialAutoencoder
+from keras_ae.models import StackedAutoencoder
+from keras_ae.export import export_saved_model
+from keras_ae.export import load_encoder

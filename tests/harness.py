@@ -114,6 +114,11 @@ MODEL_CASES = _available(
             hold_fixed=zero_sampling_noise,
         ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
+        ModelCase(
+            "stacked",
+            "StackedAutoencoder",
+            dict(input_shape=(16,), layer_units=(8, 4), seed=1),
+        ),
     ]
 )
 
