@@ -1,0 +1,233 @@
+"""One training run of ``keras-ae``: data, fit, save, export, metrics, plots, card.
+
+`load_dataset` reads a named dataset or a user's ``.npz``; `run` trains one
+recipe and writes everything a run promises into its output folder:
+
+```
+OUT/model.keras        the trained model (with optimizer state)
+OUT/saved_model/       TF SavedModel export (encode, decode, reconstruct[, sample])
+OUT/history.csv        per-epoch metrics (keras.callbacks.CSVLogger)
+OUT/logs/              TensorBoard logs (train/ and validation/ runs)
+OUT/*.png              pictures (keras_ae.plotting)
+OUT/card.json          what was trained, how, and its test metrics
+```
+
+The same code path serves ``keras-ae train``, ``keras-ae demo`` and the zoo
+regeneration script, so a model card's ``command`` reproduces it.
+"""
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+
+import keras_ae
+from keras_ae import datasets
+from keras_ae import evaluation
+from keras_ae import recipes
+from keras_ae._tensorboard import tensorboard_callback
+
+#: Fraction of a test-less ``.npz`` held out as its test split.
+HOLDOUT_FRACTION = 0.1
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Arrays of one dataset plus what is needed to describe and plot it."""
+
+    name: str
+    source: str
+    x_train: np.ndarray
+    y_train: object
+    x_test: np.ndarray
+    y_test: object
+    image_shape: object = None
+    note: str = None
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    def describe(self):
+        text = (
+            f"{self.name}: {len(self.x_train)} train / {len(self.x_test)} test "
+            f"examples of shape {self.input_shape}, float32 in [0, 1] ({self.source})"
+        )
+        return text + (f"; {self.note}" if self.note else "")
+
+
+def _guess_image_shape(shape):
+    if len(shape) == 3:
+        return tuple(shape)
+    if len(shape) == 2:
+        return tuple(shape) + (1,)
+    side = int(round(math.sqrt(shape[0])))
+    return (side, side, 1) if side * side == shape[0] else None
+
+
+def load_dataset(spec, *, flatten=True):
+    """Loads ``spec``: a name of `keras_ae.datasets.DATASETS` or a ``.npz`` path.
+
+    A ``.npz`` is read by `keras_ae.datasets.load_npz` (``allow_pickle=False``);
+    if it has no test part, its last 10% is held out as the test split.
+
+    Args:
+        spec: dataset name or path.
+        flatten: flatten examples to vectors (dense models).
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        FileNotFoundError: ``spec`` is neither a known name nor a file.
+        ValueError: the file is not a valid dataset ``.npz``.
+    """
+    spec = os.fspath(spec)
+    if spec in datasets.DATASETS:
+        (x, y), (x_test, y_test) = datasets.load_data(spec, flatten=flatten)
+        return Dataset(
+            spec, f"keras_ae.datasets.load_data({spec!r})", x, y, x_test, y_test,
+            image_shape=datasets.IMAGE_SHAPES[spec],
+        )
+    if not os.path.exists(spec):
+        raise FileNotFoundError(
+            f"No dataset named {spec!r} and no such file. Use one of "
+            f"{', '.join(datasets.DATASETS)} or a path to an .npz file."
+        )
+    if os.path.isdir(spec) or not spec.endswith(".npz"):
+        raise ValueError(
+            f"Expected a dataset name or an .npz file (keys x_train/x_test or x). "
+            f"Received: dataset={spec!r}"
+        )
+    (x, y), (x_test, y_test) = datasets.load_npz(spec, flatten=False)
+    image_shape = _guess_image_shape(x.shape[1:])
+    note = None
+    if x_test is None:
+        n_test = max(1, int(round(HOLDOUT_FRACTION * len(x))))
+        if len(x) - n_test < 1:
+            raise ValueError(
+                f"{spec!r} holds too few examples to hold out a test split. "
+                f"Received: {len(x)} example(s)"
+            )
+        x, x_test = x[:-n_test], x[-n_test:]
+        if y is not None:
+            y, y_test = y[:-n_test], y[-n_test:]
+        note = f"no test split in the file: its last {n_test} examples are the test split"
+    if flatten:
+        x, x_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
+    name = os.path.splitext(os.path.basename(spec))[0]
+    return Dataset(name, os.path.abspath(spec), x, y, x_test, y_test, image_shape, note)
+
+
+def fit_to_model(x, input_shape):
+    """Reshapes ``x`` to ``(N,) + input_shape`` when only the layout differs."""
+    input_shape = tuple(input_shape)
+    if tuple(x.shape[1:]) != input_shape and int(np.prod(x.shape[1:])) == int(
+        np.prod(input_shape)
+    ):
+        return x.reshape((len(x),) + input_shape)
+    return x
+
+
+def architecture_summary(model):
+    """A one-line description such as ``dense 64-64-32-8, relu; sigmoid output, bce``."""
+    hidden = getattr(model, "hidden_units", None)
+    kind = getattr(model, "architecture", "dense")
+    if hidden is None:
+        hidden = keras_ae.networks.DEFAULT_HIDDEN_UNITS.get(kind, ())
+    input_shape = tuple(model.input_shape)
+    head = "x".join(map(str, input_shape))
+    sizes = "-".join(str(v) for v in (head, *hidden, model.latent_dim))
+    return (
+        f"{kind} {sizes} ({model.activation}), mirrored decoder, "
+        f"{model.output_activation} output, {model.reconstruction_loss} loss"
+    )
+
+
+def _versions():
+    import tensorflow as tf
+
+    return {"keras_ae": keras_ae.__version__, "keras": keras.__version__,
+            "tensorflow": tf.__version__}
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=lambda v: repr(v)))
+
+
+def run(recipe, data, out, *, latent_dim=None, hidden_units=None, noise=None,
+        architecture=None, epochs=10, batch_size=128, learning_rate=None, seed=0,
+        verbose="auto", export=True, plots=True, command=None, log=print):
+    """Trains ``recipe`` on ``data`` and writes the run's files into ``out``.
+
+    Returns:
+        ``(card, model, history)``; the card (a dict) is also written to
+        ``out/card.json``.
+    """
+    recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
+    os.makedirs(out, exist_ok=True)
+    callbacks = [
+        keras.callbacks.CSVLogger(os.path.join(out, "history.csv")),
+        tensorboard_callback(os.path.join(out, "logs")),
+    ]
+    start = time.perf_counter()
+    model, history = recipes.train(
+        recipe, data.x_train, data.x_test, input_shape=data.input_shape,
+        latent_dim=latent_dim, hidden_units=hidden_units, noise=noise,
+        architecture=architecture, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, seed=seed, callbacks=callbacks, verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - start
+    files = {"keras": "model.keras", "history": "history.csv", "logs": "logs"}
+    model.save(os.path.join(out, "model.keras"))
+    if export and hasattr(keras_ae, "export_saved_model"):
+        keras_ae.export_saved_model(model, os.path.join(out, "saved_model"), overwrite=True)
+        files["saved_model"] = "saved_model"
+    elif export:
+        log("  (SavedModel export skipped: keras_ae.export_saved_model is not available)")
+    metrics = evaluation.evaluate(model, data.x_test, seed=seed)
+    if plots:
+        from keras_ae import _figures
+
+        files["plots"] = _figures.make_all(model, recipe, data, history, out)
+    card = {
+        "model": recipe.name,
+        "class": model.__class__.__name__,
+        "title": recipe.title,
+        "paper": recipe.paper,
+        "purpose": recipe.purpose,
+        "dataset": data.name,
+        "data": {
+            "source": data.source,
+            "description": data.describe(),
+            "num_train": int(len(data.x_train)),
+            "num_test": int(len(data.x_test)),
+            "input_shape": list(data.input_shape),
+            "image_shape": None if data.image_shape is None else list(data.image_shape),
+        },
+        "architecture": architecture_summary(model),
+        "params": int(model.count_params()),
+        "config": _jsonable(model.get_config()),
+        "training": {
+            "epochs": int(epochs),
+            "batch_size": int(batch_size),
+            "optimizer": f"Adam(learning_rate={learning_rate or 1e-3:g})",
+            "seed": int(seed),
+            "seconds": round(train_seconds, 2),
+            "final": {k: float(v[-1]) for k, v in history.history.items()},
+            "validation": "the test split (monitoring only; no early stopping or selection)",
+        },
+        "command": command,
+        "metrics": metrics,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "versions": _versions(),
+        "files": files,
+    }
+    with open(os.path.join(out, "card.json"), "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+    return card, model, history
