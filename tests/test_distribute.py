@@ -251,6 +251,26 @@ def test_replicas_draw_independent_reproducible_noise(case, mirrored_strategy):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(
+    "case", [c for c in MODEL_CASES if hasattr(c.cls, "draw_prior")], ids=lambda c: c.id
+)
+def test_prior_draws_differ_per_replica_and_match_one_device(case, mirrored_strategy):
+    """Adversarial models: each replica pairs its codes with other prior
+    draws, and the replicas' draws together are the one-device draw of the
+    global batch (so the parity test holds with the draws on)."""
+    x = case.x[:8]
+    with mirrored_strategy.scope():
+        model = case.make()
+    codes = np.asarray(model.encoder(x))
+    draws = _per_replica(
+        mirrored_strategy, lambda c: model.draw_prior(c, training=True), codes
+    )
+    assert not np.allclose(draws[0], draws[1]), "replicas drew identical priors"
+    single = case.make()
+    expected = single.draw_prior(tf.constant(np.concatenate([codes, codes])), training=True)
+    np.testing.assert_allclose(np.concatenate(draws), np.asarray(expected), atol=1e-6)
+
+
 @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.id)
 def test_same_batch_gives_per_replica_losses_differing_only_by_noise(
     case, mirrored_strategy
