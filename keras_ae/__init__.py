@@ -10,6 +10,8 @@ from keras_ae import networks
 from keras_ae import priors
 from keras_ae import regularizers
 from keras_ae.models import Autoencoder
+from keras_ae.models import DenoisingAutoencoder
+from keras_ae.models import SparseAutoencoder
 from keras_ae import callbacks
 from keras_ae.models import VAE
 from keras_ae.models import VariationalAutoencoder

@@ -98,7 +98,25 @@ MODEL_CASES = _available(
             "SparseAutoencoder",
             dict(_SMALL, activation="sigmoid", sparsity="kl"),
         ),
-        ModelCase("denoising", "DenoisingAutoencoder", dict(_SMALL, noise="masking")),
+        ModelCase(
+            "sparse_l1",
+            "SparseAutoencoder",
+            dict(_SMALL, sparsity=keras_ae.regularizers.L1Sparsity(0.01)),
+        ),
+        ModelCase(
+            "denoising",
+            "DenoisingAutoencoder",
+            dict(_SMALL, noise="masking"),
+            fixed_noise=dict(noise_level=0.0),
+        ),
+        ModelCase(
+            "denoising_gaussian_conv",
+            "DenoisingAutoencoder",
+            dict(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(4, 8),
+                 architecture="conv", noise="gaussian", noise_level=0.2, seed=1),
+            x=X_IMG,
+            fixed_noise=dict(noise_level=0.0),
+        ),
         ModelCase(
             "vae",
             "VariationalAutoencoder",

@@ -2,6 +2,8 @@
 
 from keras_ae.models.autoencoder import Autoencoder
 from keras_ae.models.base import BaseAutoencoder
+from keras_ae.models.denoising import DenoisingAutoencoder
+from keras_ae.models.sparse import SparseAutoencoder
 from keras_ae.models.vae import VAE
 from keras_ae.models.vae import VariationalAutoencoder
 from keras_ae.models.adversarial import AAE
