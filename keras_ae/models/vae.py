@@ -104,6 +104,11 @@ class VariationalAutoencoder(BaseAutoencoder):
             beta-VAE for ``beta > 1``); a finite float >= 0.
         observation_variance: ``"gaussian"`` only; ``None`` learns one shared
             variance, a positive float fixes it.
+        noise_scale: multiplies the sampling noise in training and evaluation
+            (1.0: a VAE). 0.0 trains on ``z = mean`` without drawing random
+            numbers: a test hook to compare training runs exactly (e.g. with
+            and without a distribution strategy). `log_likelihood`, `elbo`
+            and `sample` ignore it.
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -137,6 +142,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         likelihood="bernoulli",
         beta=1.0,
         observation_variance=None,
+        noise_scale=1.0,
         **kwargs,
     ):
         # ---- VAE arguments (validated before any network is built) ---------
@@ -181,6 +187,15 @@ class VariationalAutoencoder(BaseAutoencoder):
                     f"Received: observation_variance={observation_variance!r}"
                 )
             observation_variance = float(observation_variance)
+        if (
+            isinstance(noise_scale, bool)
+            or not isinstance(noise_scale, (int, float, np.floating, np.integer))
+            or not 0.0 <= float(noise_scale) < float("inf")
+        ):
+            raise ValueError(
+                "`noise_scale` must be a finite float >= 0. "
+                f"Received: noise_scale={noise_scale!r}"
+            )
         if tied_weights:
             raise ValueError(
                 "`tied_weights=True` is not supported by VariationalAutoencoder. "
@@ -190,6 +205,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         self.likelihood = likelihood
         self.beta = float(beta)
         self.observation_variance = observation_variance
+        self.noise_scale = float(noise_scale)
         super().__init__(
             input_shape=input_shape,
             latent_dim=latent_dim,
@@ -211,9 +227,13 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     def _build_model(self):
         # ---- layers and variables (before the first call builds the rest) --
-        self.sampling = Sampling(seed=self.seed, name="sampling")
+        self.sampling = Sampling(
+            seed=self.seed, noise_scale=self.noise_scale, name="sampling"
+        )
         self.eval_sampling = Sampling(
-            seed=None if self.seed is None else self.seed + 1, name="eval_sampling"
+            seed=None if self.seed is None else self.seed + 1,
+            noise_scale=self.noise_scale,
+            name="eval_sampling",
         )
         for layer in (self.sampling, self.eval_sampling):
             layer.build([(None, self.latent_dim)] * 2)
@@ -534,6 +554,7 @@ class VariationalAutoencoder(BaseAutoencoder):
                 "likelihood": self.likelihood,
                 "beta": self.beta,
                 "observation_variance": self.observation_variance,
+                "noise_scale": self.noise_scale,
             }
         )
         return config
