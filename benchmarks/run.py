@@ -1,0 +1,539 @@
+"""keras_ae vs hand-written plain Keras vs pythae: speed and quality, side by side.
+
+One entry point for every comparison. Each (framework, model, thread
+setting, variant, repeat) trains in its own subprocess, so thread settings are
+clean (``--threads 1`` pins TensorFlow's intra/inter-op pools and PyTorch to
+one thread, plus ``OMP_NUM_THREADS=1``), and runs are interleaved
+(keras_ae, plain Keras, pythae, keras_ae, ...) so that ratios hold on a noisy,
+shared machine. Read the ratios; absolute times vary from run to run.
+
+Examples::
+
+    # the full comparison (Fashion-MNIST 60k/10k)
+    python benchmarks/run.py --models ae,dae,sae,vae,aae --epochs 10 --repeats 3 \\
+        --threads 1,default --out bench_out --pythae-python /work/pythae-venv/bin/python
+
+    # smoke test (CI): one small epoch on 2048/512 examples
+    python benchmarks/run.py --quick --out /tmp/bench
+
+    # fit settings for keras_ae's defaults (issue 8, item 3)
+    python benchmarks/run.py --models ae,vae --frameworks keras_ae \\
+        --variants base,spe=8,spe=32,jit,tfdata,bs=256 --epochs 3 --out bench_variants
+
+Writes ``results.json`` (every run + the summaries) and ``results.md`` in
+``--out``. pythae runs need a Python with torch and pythae
+(``--pythae-python`` or ``KERAS_AE_PYTHAE_PYTHON``); without one they are
+skipped with a message.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import common  # noqa: E402
+
+FRAMEWORKS = ("keras_ae", "plain_keras", "pythae")
+RUNNERS = {
+    "keras_ae": "keras_ae_runner.py",
+    "plain_keras": "plain_keras.py",
+    "pythae": "pythae_runner.py",
+}
+PYTHAE_MODELS = ("ae", "vae", "aae-joint")
+PYTHAE_ENV = "KERAS_AE_PYTHAE_PYTHON"
+QUALITY = ("test_bce", "test_mse", "neg_elbo", "log_likelihood", "probe_accuracy")
+
+
+# ------------------------------------------------------------------ arguments
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[1:]),
+    )
+    p.add_argument("--models", default="ae,dae,sae,vae,aae",
+                   help="comma list of %s; 'aae' = aae-paper,aae-joint" % ",".join(common.MODELS))
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    p.add_argument("--epochs", type=int, default=None, help="default 10 (quick: 1)")
+    p.add_argument("--repeats", type=int, default=None, help="default 3 (quick: 1)")
+    p.add_argument("--threads", default=None, help="comma list of 'default' and integers "
+                   "(default '1,default'; quick: 'default')")
+    p.add_argument("--variants", default="base",
+                   help="comma list of fit settings for the Keras runners: base, spe=N, jit, "
+                   "nojit, tfdata, bs=N, joined with '+'; pythae takes base and loop=manual")
+    p.add_argument("--out", default="bench_out")
+    p.add_argument("--quick", action="store_true", help="one epoch on 2048/512 examples")
+    p.add_argument("--pythae-python", default=os.environ.get(PYTHAE_ENV),
+                   help=f"Python with torch + pythae (or ${PYTHAE_ENV})")
+    p.add_argument("--batch-size", type=int, default=common.BATCH_SIZE)
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--iwae-k", type=int, default=None, help="VAE importance samples (default 100; quick 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of repeat 0 (repeat r uses seed + r)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    p.add_argument("--no-probe", action="store_true", help="skip the linear probes")
+    p.add_argument("--keep-codes", action="store_true")
+    args = p.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else 10
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.threads is None:
+        args.threads = "default" if args.quick else "1,default"
+    if args.iwae_k is None:
+        args.iwae_k = 5 if args.quick else 100
+    if args.timeout is None:
+        args.timeout = 300 if args.quick else 6 * 3600
+    models = []
+    for m in filter(None, args.models.split(",")):
+        for mm in common.ALIASES.get(m, (m,)):
+            if mm not in common.MODELS:
+                p.error(f"unknown model {m!r}; choose from {common.MODELS} or 'aae'")
+            if mm not in models:
+                models.append(mm)
+    args.model_list = models
+    args.framework_list = [f for f in args.frameworks.split(",") if f]
+    for f in args.framework_list:
+        if f not in FRAMEWORKS:
+            p.error(f"unknown framework {f!r}; choose from {FRAMEWORKS}")
+    args.thread_list = [t for t in args.threads.split(",") if t]
+    args.variant_list = [v for v in args.variants.split(",") if v]
+    return args
+
+
+def applies(framework, model, variant):
+    """Whether a (framework, model, variant) run makes sense."""
+    if framework == "pythae":
+        return model in PYTHAE_MODELS and (variant == "base" or variant.startswith("loop="))
+    return not variant.startswith("loop=")
+
+
+# ---------------------------------------------------------------------- runs
+def run_one(args, python, framework, model, threads, variant, repeat, codes_path):
+    cmd = [
+        python, os.path.join(HERE, RUNNERS[framework]),
+        "--model", model,
+        "--epochs", str(args.epochs),
+        "--batch-size", str(args.batch_size),
+        "--threads", threads,
+        "--seed", str(args.seed + repeat),
+        "--variant", variant,
+        "--activation", args.activation,
+        "--iwae-k", str(args.iwae_k),
+    ]
+    if args.quick:
+        cmd.append("--quick")
+    if codes_path:
+        cmd += ["--codes-out", codes_path]
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(common.thread_env(threads))
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    t0 = time.perf_counter()
+    base = {"framework": framework, "model": model, "threads": threads,
+            "variant": variant, "repeat": repeat, "seed": args.seed + repeat}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return dict(base, error=f"timed out after {args.timeout:.0f} s", command=shlex.join(cmd))
+    lines = [l for l in proc.stdout.splitlines() if l.startswith(common.RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        return dict(base, error=f"exit code {proc.returncode}: {tail}", command=shlex.join(cmd))
+    result = json.loads(lines[-1][len(common.RESULT_PREFIX):])
+    result.update(repeat=repeat, process_wall_s=time.perf_counter() - t0, command=shlex.join(cmd))
+    return result
+
+
+def schedule(args):
+    """Interleaved order: frameworks innermost (A B C A B C ...)."""
+    jobs = []
+    for r in range(args.repeats):
+        for threads in args.thread_list:
+            for model in args.model_list:
+                for variant in args.variant_list:
+                    for fw in args.framework_list:
+                        if applies(fw, model, variant):
+                            jobs.append((fw, model, threads, variant, r))
+    return jobs
+
+
+# -------------------------------------------------------------------- probes
+def linear_probe(train, train_labels, test, test_labels):
+    """Test accuracy of a logistic regression on standardised codes (fixed settings)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, tol=1e-4))
+    clf.fit(train, train_labels)
+    return float(clf.score(test, test_labels))
+
+
+def pca_baseline(quick):
+    """PCA with ``LATENT_DIM`` components: reconstruction metrics and probe."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    (x, y), (xt, yt) = common.load_fashion_mnist(quick=quick)
+    t0 = time.perf_counter()
+    pca = PCA(n_components=common.LATENT_DIM, svd_solver="randomized", random_state=0).fit(x)
+    recon = np.clip(pca.inverse_transform(pca.transform(xt)), 0.0, 1.0)
+    out = common.reconstruction_metrics(xt, recon)
+    n = min(common.PROBE_TRAIN, len(x))
+    out["probe_accuracy"] = linear_probe(pca.transform(x[:n]), y[:n], pca.transform(xt), yt)
+    out["fit_s"] = time.perf_counter() - t0
+    out["note"] = "reconstructions clipped to [0, 1] before the BCE"
+    return out
+
+
+# ---------------------------------------------------------------- summaries
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _mean_sd(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def peaks(runs):
+    """Best measured matmul GFLOP/s per (backend, threads)."""
+    out = {}
+    for r in runs:
+        if r.get("matmul_peak_gflops"):
+            key = f"{'torch' if r['framework'] == 'pythae' else 'tensorflow'}/{r['threads']}"
+            out[key] = max(out.get(key, 0.0), r["matmul_peak_gflops"])
+    return out
+
+
+def summarize(runs, peak):
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["framework"], r["model"], r["threads"], r["variant"]), []).append(r)
+    rows = []
+    for (fw, model, threads, variant), rs in groups.items():
+        t = [r["timing"] for r in rs]
+        rate = _median([x["samples_per_s"] for x in t])
+        cpu_rate = _median([x["samples_per_cpu_s"] for x in t])
+        flops = rs[0]["train_flops_per_sample"]
+        gflops = rate * flops / 1e9 if rate else None
+        backend = "torch" if fw == "pythae" else "tensorflow"
+        pk = peak.get(f"{backend}/{threads}")
+        row = {
+            "framework": fw, "model": model, "threads": threads, "variant": variant,
+            "n": len(rs),
+            "samples_per_s": rate,
+            "samples_per_cpu_s": cpu_rate,
+            "s_per_epoch": _median([x["s_per_epoch"] for x in t]),
+            "first_epoch_s": _median([x["first_epoch_wall_s"] for x in t]),
+            "train_gflops": gflops,
+            "pct_of_matmul_peak": 100.0 * gflops / pk if gflops and pk else None,
+            "peak_rss_train_mb": max(r["peak_rss_train_mb"] for r in rs),
+        }
+        for q in QUALITY:
+            vals = [r.get("probe_accuracy") if q == "probe_accuracy" else r["metrics"].get(q) for r in rs]
+            row[q], row[q + "_sd"] = _mean_sd(vals)
+        rows.append(row)
+    order = {m: i for i, m in enumerate(common.MODELS)}
+    rows.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"] != "base",
+                             r["variant"], FRAMEWORKS.index(r["framework"])))
+    return rows
+
+
+def ratios(runs, summary):
+    """keras_ae / plain Keras and keras_ae / pythae, per model, threads and variant."""
+    by = {(r["framework"], r["model"], r["threads"], r["variant"]): r for r in summary}
+    paired = {}
+    for r in runs:
+        paired.setdefault((r["model"], r["threads"], r["variant"], r["repeat"]), {})[r["framework"]] = r
+    out = []
+    for (fw, model, threads, variant), row in by.items():
+        if fw != "keras_ae":
+            continue
+        for peer in ("plain_keras", "pythae"):
+            peer_variant = variant if peer == "plain_keras" else "base"
+            other = by.get((peer, model, threads, peer_variant))
+            if other is None:
+                continue
+            pr = []
+            for (m, th, v, _), fws in paired.items():
+                if (m, th, v) == (model, threads, variant) and "keras_ae" in fws and peer in fws:
+                    pr.append(fws["keras_ae"]["timing"]["samples_per_s"] / fws[peer]["timing"]["samples_per_s"])
+            item = {
+                "model": model, "threads": threads, "variant": variant, "peer": peer,
+                "wall": _div(row["samples_per_s"], other["samples_per_s"]),
+                "cpu": _div(row["samples_per_cpu_s"], other["samples_per_cpu_s"]),
+                "paired_wall_median": _median(pr),
+                "n_pairs": len(pr),
+            }
+            for q in ("test_bce", "neg_elbo"):
+                if row.get(q) is not None and other.get(q) is not None:
+                    item[f"{q}_rel_diff_pct"] = 100.0 * (row[q] - other[q]) / abs(other[q])
+            out.append(item)
+    order = {m: i for i, m in enumerate(common.MODELS)}
+    out.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"], r["peer"]))
+    return out
+
+
+def variant_table(summary):
+    """Each variant against the base fit settings of the same framework."""
+    by = {(r["framework"], r["model"], r["threads"], r["variant"]): r for r in summary}
+    out = []
+    for (fw, model, threads, variant), row in by.items():
+        base = by.get((fw, model, threads, "base"))
+        if variant == "base" or base is None:
+            continue
+        out.append({
+            "framework": fw, "model": model, "threads": threads, "variant": variant,
+            "speedup_wall": _div(row["samples_per_s"], base["samples_per_s"]),
+            "speedup_cpu": _div(row["samples_per_cpu_s"], base["samples_per_cpu_s"]),
+            "test_bce_delta": (row["test_bce"] - base["test_bce"]) if row["test_bce"] is not None else None,
+        })
+    return out
+
+
+def _div(a, b):
+    return a / b if a is not None and b else None
+
+
+# ------------------------------------------------------------------ markdown
+def _f(v, fmt="{:.0f}", sd=None):
+    if v is None:
+        return "–"
+    s = fmt.format(v)
+    if sd:
+        s += " ± " + fmt.format(sd)
+    return s
+
+
+def machine():
+    info = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+        with open("/proc/meminfo") as f:
+            info["mem_gb"] = round(int(f.readline().split()[1]) / 2**20, 1)
+    except (OSError, StopIteration):
+        pass
+    try:
+        info["loadavg_start"] = os.getloadavg()
+    except OSError:
+        pass
+    return info
+
+
+def markdown(report):
+    meta, lines = report["meta"], []
+    lines += [
+        "# keras_ae benchmark",
+        "",
+        f"Command: `{meta['command']}`  ",
+        f"Date: {meta['date']}; wall time {meta['wall_s']:.0f} s; machine: {meta['machine'].get('cpu', '?')}, "
+        f"{meta['machine'].get('cpus')} CPUs, {meta['machine'].get('mem_gb', '?')} GB; "
+        f"load average at start {meta['machine'].get('loadavg_start')}, at end {meta.get('loadavg_end')}.  ",
+        f"Data: Fashion-MNIST {meta['n_train']}/{meta['n_test']}; {meta['epochs']} epoch(s), batch "
+        f"{meta['batch_size']}, Adam 1e-3, dense 784-512-256-32 ({meta['activation']}), "
+        f"discriminator 256-256; {meta['repeats']} interleaved repeat(s).  ",
+        "Throughput: steady-state training samples/s (median over repeats; "
+        f"{meta['steady_rule']}); samples/CPU-s uses process CPU time (all threads). "
+        "Absolute times vary between runs on a shared machine: read the ratios.",
+        "",
+    ]
+    if report["peaks"]:
+        lines += ["Measured dense-matmul peak (float32, best of a few): " + ", ".join(
+            f"{k} threads: {v:.0f} GFLOP/s" for k, v in sorted(report["peaks"].items())) + ".", ""]
+    lines += [
+        "| model | threads | framework | variant | samples/s | samples/CPU-s | s/epoch | GFLOP/s (% peak) "
+        "| peak RSS MB | test BCE (nats) | MSE/pixel | -ELBO | log p(x) | probe acc | n |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["summary"]:
+        gf = "–" if r["train_gflops"] is None else f"{r['train_gflops']:.1f}" + (
+            f" ({r['pct_of_matmul_peak']:.0f} %)" if r["pct_of_matmul_peak"] else "")
+        lines.append(
+            f"| {r['model']} | {r['threads']} | {r['framework']} | {r['variant']} | "
+            f"{_f(r['samples_per_s'])} | {_f(r['samples_per_cpu_s'])} | {_f(r['s_per_epoch'], '{:.2f}')} | {gf} | "
+            f"{_f(r['peak_rss_train_mb'])} | {_f(r['test_bce'], '{:.1f}', r['test_bce_sd'])} | "
+            f"{_f(r['test_mse'], '{:.4f}')} | {_f(r['neg_elbo'], '{:.1f}', r['neg_elbo_sd'])} | "
+            f"{_f(r['log_likelihood'], '{:.1f}')} | {_f(r['probe_accuracy'], '{:.3f}')} | {r['n']} |"
+        )
+    if report.get("pca"):
+        p = report["pca"]
+        lines.append(
+            f"| PCA-{common.LATENT_DIM} | – | scikit-learn | – | – | – | – | – | – | "
+            f"{p['test_bce']:.1f} | {p['test_mse']:.4f} | – | – | {_f(p.get('probe_accuracy'), '{:.3f}')} | 1 |"
+        )
+    lines.append("")
+    if report["ratios"]:
+        lines += [
+            "## Ratios (keras_ae / peer; > 1 means keras_ae is faster)",
+            "",
+            "| model | threads | variant | peer | samples/s | samples/CPU-s | paired median (n) | Δ test BCE | Δ -ELBO |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in report["ratios"]:
+            lines.append(
+                f"| {r['model']} | {r['threads']} | {r['variant']} | {r['peer']} | {_f(r['wall'], '{:.2f}')} | "
+                f"{_f(r['cpu'], '{:.2f}')} | {_f(r['paired_wall_median'], '{:.2f}')} ({r['n_pairs']}) | "
+                f"{_f(r.get('test_bce_rel_diff_pct'), '{:+.2f} %')} | {_f(r.get('neg_elbo_rel_diff_pct'), '{:+.2f} %')} |"
+            )
+        lines.append("")
+    if report["variants"]:
+        lines += [
+            "## Fit settings (speed-up over the same framework's base settings)",
+            "",
+            "| model | threads | framework | variant | wall | CPU | Δ test BCE (nats) |",
+            "|---|---|---|---|---:|---:|---:|",
+        ]
+        for r in report["variants"]:
+            lines.append(
+                f"| {r['model']} | {r['threads']} | {r['framework']} | {r['variant']} | "
+                f"{_f(r['speedup_wall'], '{:.2f}')} | {_f(r['speedup_cpu'], '{:.2f}')} | "
+                f"{_f(r['test_bce_delta'], '{:+.2f}')} |"
+            )
+        lines.append("")
+    notes = list(report["notes"])
+    notes += [f"skipped: {s['framework']} {s['model']} ({s['variant']}): {s['skipped']}" for s in report["skipped"]]
+    notes += [f"ERROR: {e['framework']} {e['model']} threads={e['threads']} ({e['variant']}): "
+              f"{e['error'].splitlines()[-1] if e['error'] else ''}" for e in report["errors"]]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+NOTES = [
+    "Losses: Bernoulli NLL summed over the 784 pixels, averaged over the batch, for every framework. "
+    "pythae's AE uses the summed squared error by default: its loss_function is replaced by this BCE "
+    "(a 5-line subclass). pythae's VAE with reconstruction_loss='bce' already matches.",
+    "AAE: 'aae-paper' is Makhzani et al.'s three phases per batch (pythae has none); 'aae-joint' is "
+    "pythae's single joint update (autoencoder loss = BCE + 0.5 x generator BCE, discriminator "
+    "loss = BCE(prior) + BCE(codes), two optimizers step on one forward pass); compare keras_ae "
+    "with pythae on aae-joint.",
+    "pythae trains with its own trainer (DataLoader over per-example items, tqdm progress bar, "
+    "a copy of the best model each epoch): that is what a pythae user runs. The variant "
+    "'loop=manual' measures the same pythae model in a bare PyTorch loop.",
+    "Test metrics on the reconstruction of the clean input (VAE: decoded posterior mean); -ELBO "
+    "(one sample) and log p(x) (IWAE) use one NumPy estimator for every framework; keras_ae's own "
+    "vae.elbo / vae.log_likelihood are stored in results.json (api_metrics).",
+    "Linear probe: scikit-learn LogisticRegression(C=1, max_iter=1000) on standardised codes "
+    f"of the first {common.PROBE_TRAIN} training images (VAE: posterior mean), accuracy on the test set.",
+    "GFLOP/s: dense-matmul FLOPs of one training step (3x the forward pass for trained networks), "
+    "times the measured samples/s; the peak is a float32 matmul of the same backend at the same threads.",
+]
+
+
+# ----------------------------------------------------------------------- main
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    codes_dir = os.path.join(args.out, "codes")
+    os.makedirs(codes_dir, exist_ok=True)
+    start = time.perf_counter()
+    meta = {
+        "command": shlex.join([os.path.relpath(sys.argv[0], os.getcwd()) if argv is None else "run.py"]
+                              + (sys.argv[1:] if argv is None else list(argv))),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "epochs": args.epochs, "repeats": args.repeats, "batch_size": args.batch_size,
+        "threads": args.thread_list, "variants": args.variant_list, "models": args.model_list,
+        "frameworks": args.framework_list, "quick": args.quick, "activation": args.activation,
+        "iwae_k": args.iwae_k,
+        "n_train": common.QUICK_TRAIN if args.quick else 60000,
+        "n_test": common.QUICK_TEST if args.quick else 10000,
+        "steady_rule": "epochs 2..N" if args.epochs >= 2 else "epoch 1 after the first warm-up steps",
+    }
+    notes = list(NOTES)
+    pythae_python = args.pythae_python
+    if "pythae" in args.framework_list:
+        if not pythae_python or not os.path.exists(pythae_python):
+            msg = (f"pythae skipped: no Python with torch + pythae (pass --pythae-python PATH or set "
+                   f"{PYTHAE_ENV}; got {pythae_python!r})")
+            print(msg, flush=True)
+            notes.insert(0, msg)
+            args.framework_list = [f for f in args.framework_list if f != "pythae"]
+    jobs = schedule(args)
+    print(f"{len(jobs)} runs -> {args.out}", flush=True)
+    runs, skipped, errors = [], [], []
+    for i, (fw, model, threads, variant, r) in enumerate(jobs, 1):
+        python = pythae_python if fw == "pythae" else sys.executable
+        codes = None if args.no_probe else os.path.join(
+            codes_dir, f"{fw}_{model}_{threads}_{variant.replace('=', '')}_r{r}.npz")
+        res = run_one(args, python, fw, model, threads, variant, r, codes)
+        if "error" in res:
+            errors.append(res)
+            status = "ERROR " + res["error"].splitlines()[-1][:200] if res["error"] else "ERROR"
+        elif "skipped" in res:
+            res["repeat"] = r
+            skipped.append(res)
+            status = "skipped: " + res["skipped"]
+        else:
+            res["codes_path"] = codes
+            runs.append(res)
+            t = res["timing"]
+            status = (f"{t['samples_per_s']:.0f} samples/s, {t['samples_per_cpu_s']:.0f} samples/CPU-s, "
+                      f"test BCE {res['metrics']['test_bce']:.1f}")
+        print(f"[{i}/{len(jobs)}] {fw:11s} {model:9s} threads={threads:7s} {variant:10s} r{r}: {status}",
+              flush=True)
+    if not args.no_probe:
+        for res in runs:
+            import numpy as np
+
+            with np.load(res["codes_path"]) as z:
+                res["probe_accuracy"] = linear_probe(z["train"], z["train_labels"], z["test"], z["test_labels"])
+            if not args.keep_codes:
+                os.remove(res["codes_path"])
+                res["codes_path"] = None
+        if not args.keep_codes:
+            try:
+                os.rmdir(codes_dir)
+            except OSError:
+                pass
+    pk = peaks(runs)
+    summary = summarize(runs, pk)
+    # one skip message per (framework, model, variant) is enough.
+    seen, uniq = set(), []
+    for s in skipped:
+        key = (s["framework"], s["model"], s["variant"])
+        if key not in seen:
+            seen.add(key)
+            uniq.append(s)
+    try:
+        loadavg_end = os.getloadavg()
+    except OSError:
+        loadavg_end = None
+    report = {
+        "meta": dict(meta, wall_s=time.perf_counter() - start, loadavg_end=loadavg_end),
+        "peaks": pk,
+        "pca": None if args.no_probe else pca_baseline(args.quick),
+        "summary": summary,
+        "ratios": ratios(runs, summary),
+        "variants": variant_table(summary),
+        "runs": runs,
+        "skipped": uniq,
+        "errors": errors,
+        "notes": notes,
+    }
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    md = markdown(report)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
