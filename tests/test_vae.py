@@ -266,6 +266,7 @@ def test_estimates_with_an_approximate_posterior():
     assert abs(chunked - ll[1000].mean()) < 0.02
 
 
+@pytest.mark.slow
 def test_linear_vae_reaches_the_probabilistic_pca_likelihood():
     """At its optimum a linear VAE with a shared learned variance is
     probabilistic PCA (Tipping & Bishop 1999; Lucas et al. 2019): its test
@@ -503,6 +504,18 @@ def test_kl_annealing_per_batch_follows_the_global_step():
         ae = keras_ae.Autoencoder(**SMALL)
         ae.compile()
         fit_quietly(ae, X_FLAT, callbacks=[KLAnnealing(stop=1.0)])
+
+
+def test_kl_annealing_under_mirrored_strategy(mirrored_strategy):
+    """The callback assigns the (mirrored) variable from the cross-replica
+    context; every replica's step uses it."""
+    with mirrored_strategy.scope():
+        vae = keras_ae.VAE(**SMALL)
+        vae.compile()
+        history = fit_quietly(vae, X_FLAT, epochs=2, callbacks=[KLAnnealing(warmup=2)])
+    assert history.history["kl_weight"] == [0.0, 0.5]
+    logs0 = {k: v[0] for k, v in history.history.items()}
+    np.testing.assert_allclose(logs0["loss"], logs0["reconstruction_loss"], rtol=1e-6)
 
 
 # ---------------------------------------------------------------- resume

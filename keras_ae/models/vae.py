@@ -423,6 +423,11 @@ class VariationalAutoencoder(BaseAutoencoder):
         once: ``num_samples`` is split into chunks of at most ``batch_size``
         samples and the examples into chunks of ``batch_size // samples``.
         """
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError(
+                "`log_likelihood`/`elbo` take an array of examples, not a "
+                f"tf.data.Dataset. Received: x={x!r}"
+            )
         self._check_x(x, "x", check_range=True)
         num_samples = _check_positive_int(num_samples, "num_samples")
         rows = _check_positive_int(batch_size or DEFAULT_EVAL_ROWS, "batch_size")
