@@ -1,0 +1,549 @@
+"""Tests for keras_ae.AdversarialAutoencoder (the battery is in test_common.py).
+
+* one `fit` step is exactly the paper's three phases (reconstruction, then
+  the discriminator on the updated encoder's codes, then the encoder against
+  the updated discriminator), each on its own variables; ``mode="joint"`` is
+  one simultaneous update;
+* one step under `MirroredStrategy` equals one step on one device, and a
+  step that forgets the 1/replicas scaling would move twice as far;
+* mixed precision: all three optimizers are loss-scaled;
+* `.keras` reload and `BackupAndRestore` (fresh process) restore all three
+  optimizers and the prior's random stream;
+* trained codes match the prior (slow).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import zipfile  # noqa: E402
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_ae  # noqa: E402
+from harness import X_FLAT  # noqa: E402
+from harness import assert_weights_close  # noqa: E402
+from harness import fit_quietly  # noqa: E402
+from harness import run_in_fresh_process  # noqa: E402
+from harness import weights_of  # noqa: E402
+from keras_ae import losses  # noqa: E402
+from keras_ae.models.adversarial import AdversarialAutoencoder  # noqa: E402
+from keras_ae.priors import Gaussian  # noqa: E402
+from keras_ae.priors import MixtureOfGaussians  # noqa: E402
+
+SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
+LR = 0.1
+OPTIMIZERS = ("optimizer", "discriminator_optimizer", "generator_optimizer")
+
+
+def _sgd_all(model, lr=LR, **kwargs):
+    model.compile(
+        optimizer=keras.optimizers.SGD(lr),
+        discriminator_optimizer=keras.optimizers.SGD(lr),
+        generator_optimizer=keras.optimizers.SGD(lr),
+        **kwargs,
+    )
+    return model
+
+
+def _optimizers(model):
+    return [getattr(model, name) for name in OPTIMIZERS]
+
+
+def _values(variables):
+    return [np.array(v) for v in variables]
+
+
+@pytest.fixture
+def restore_policy():
+    policy = keras.config.dtype_policy()
+    yield
+    keras.config.set_dtype_policy(policy)
+
+
+# ----------------------------------------------------------- construction
+
+
+def test_alias_linear_code_default_prior_and_discriminator():
+    assert keras_ae.AAE is keras_ae.AdversarialAutoencoder
+    model = keras_ae.AAE(**SMALL)
+    code_layer = model.encoder.get_layer("code")
+    assert code_layer.activation is keras.activations.linear
+    assert isinstance(model.prior, Gaussian) and model.prior.stddev == 1.0
+    assert model.prior.seed == 1
+    units = [l.units for l in model.discriminator.layers if isinstance(l, keras.layers.Dense)]
+    assert units == [256, 256, 1]
+    logits = model.discriminator(np.zeros((3, 4), "float32"))
+    assert tuple(logits.shape) == (3, 1)
+    # Encoder, decoder and discriminator are all part of the model's weights.
+    ids = {id(v) for v in model.weights}
+    assert all(id(v) in ids for v in model.discriminator.weights)
+
+
+def test_default_compile_builds_three_optimizers_on_their_own_variables():
+    model = keras_ae.AAE(**SMALL)
+    model.compile()
+    opt, d_opt, g_opt = _optimizers(model)
+    assert len({id(opt), id(d_opt), id(g_opt)}) == 3
+    assert all(isinstance(o, keras.optimizers.Adam) and o.built for o in (opt, d_opt, g_opt))
+    assert float(opt.learning_rate) == pytest.approx(1e-3)
+    assert float(d_opt.learning_rate) == pytest.approx(2e-4)
+    assert float(g_opt.learning_rate) == pytest.approx(2e-4)
+    assert float(d_opt.beta_1) == float(g_opt.beta_1) == 0.5
+    enc = len(model.encoder.trainable_variables)
+    dec = len(model.decoder.trainable_variables)
+    disc = len(model.discriminator.trainable_variables)
+    # Adam: two slots per variable, plus iterations and learning rate.
+    assert len(opt.variables) == 2 + 2 * (enc + dec)
+    assert len(d_opt.variables) == 2 + 2 * disc
+    assert len(g_opt.variables) == 2 + 2 * enc
+
+
+def test_compile_accepts_names_and_instances():
+    model = keras_ae.AAE(**SMALL)
+    model.compile("sgd", discriminator_optimizer="rmsprop", generator_optimizer=keras.optimizers.SGD(0.01))
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert isinstance(model.discriminator_optimizer, keras.optimizers.RMSprop)
+    assert float(model.generator_optimizer.learning_rate) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="loss"):
+        model.compile(loss="mse")
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(discriminator_units=(8, 0)), "discriminator_units.*Received"),
+        (dict(discriminator_units="big"), "discriminator_units.*Received"),
+        (dict(adversarial_weight=0.0), "adversarial_weight.*Received: adversarial_weight=0.0"),
+        (dict(adversarial_weight=float("inf")), "adversarial_weight.*Received"),
+        (dict(mode="sequential"), "mode.*Received: mode='sequential'"),
+        (dict(prior="laplace"), "prior.*Received: identifier='laplace'"),
+        (dict(discriminator="mlp"), "discriminator.*Received: discriminator='mlp'"),
+    ],
+)
+def test_invalid_arguments(bad, match):
+    with pytest.raises(ValueError, match=match):
+        keras_ae.AAE(**dict(SMALL, **bad))
+
+
+def test_user_discriminator_must_output_one_logit():
+    bad = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"logits \(batch, 1\).*Received: .*\(1, 2\)"):
+        keras_ae.AAE(**SMALL, discriminator=bad)
+
+
+def test_config_roundtrip_with_user_discriminator_and_mixture_prior(tmp_path):
+    disc = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(1)],
+        name="my_disc",
+    )
+    prior = MixtureOfGaussians(num_components=6, radius=3.0, stddev=0.3, seed=4)
+    model = keras_ae.AAE(
+        **SMALL, prior=prior, discriminator=disc, adversarial_weight=2.0, mode="joint"
+    )
+    config = model.get_config()
+    assert config["prior"]["class_name"] == "MixtureOfGaussians"
+    assert config["discriminator"]["config"]["name"] == "my_disc"
+    assert (config["mode"], config["adversarial_weight"]) == ("joint", 2.0)
+    clone = AdversarialAutoencoder.from_config(config)
+    assert clone.get_config() == config
+    assert isinstance(clone.prior, MixtureOfGaussians) and clone.prior.num_components == 6
+    assert [l.units for l in clone.discriminator.layers] == [5, 1]
+    # The default discriminator is not serialized, only its units.
+    assert keras_ae.AAE(**SMALL).get_config()["discriminator"] is None
+    # Whole-model reload with the user discriminator, under safe_mode.
+    model.compile()
+    fit_quietly(model, X_FLAT)
+    path = str(tmp_path / "joint.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert reloaded.mode == "joint"
+    np.testing.assert_allclose(
+        reloaded.discriminator.predict(np.ones((2, 4)), verbose=0),
+        model.discriminator.predict(np.ones((2, 4)), verbose=0),
+        atol=1e-6,
+    )
+
+
+# ------------------------------------------------------- the procedure
+
+
+def _bce_logits(logits, label):
+    logits = tf.reshape(logits, (-1,))
+    return tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(logits), float(label)), logits=logits
+    )
+
+
+def _sgd(variables, gradients, lr=LR):
+    for v, g in zip(variables, gradients):
+        v.assign_sub(lr * g)
+
+
+def _prior_draw(model, n):
+    """The next prior draw of ``model``'s stream (what a training step uses)."""
+    prior = model.prior
+    return prior._draw(n, model.latent_dim, prior.seed_generator.next())
+
+
+def _manual_phased_step(model, x):
+    """The paper's procedure written out by hand, with plain SGD."""
+    enc, dec, disc = model.encoder, model.decoder, model.discriminator
+    ae_vars = enc.trainable_variables + dec.trainable_variables
+    with tf.GradientTape() as tape:
+        rec = tf.reduce_mean(losses.binary_crossentropy(x, dec(enc(x))))
+    _sgd(ae_vars, tape.gradient(rec, ae_vars))
+    z = enc(x)  # codes of the updated encoder
+    real = _prior_draw(model, len(x))
+    with tf.GradientTape() as tape:
+        real_logits, fake_logits = disc(real), disc(z)
+        d_loss = 0.5 * (
+            tf.reduce_mean(_bce_logits(real_logits, 1))
+            + tf.reduce_mean(_bce_logits(fake_logits, 0))
+        )
+    d_acc = 0.5 * (
+        np.mean(np.asarray(real_logits) > 0) + np.mean(np.asarray(fake_logits) < 0)
+    )
+    _sgd(disc.trainable_variables, tape.gradient(d_loss, disc.trainable_variables))
+    with tf.GradientTape() as tape:
+        g_loss = tf.reduce_mean(_bce_logits(disc(enc(x)), 1))  # updated D
+    _sgd(enc.trainable_variables, tape.gradient(g_loss, enc.trainable_variables))
+    return dict(
+        reconstruction_loss=float(rec),
+        discriminator_loss=float(d_loss),
+        discriminator_accuracy=d_acc,
+        generator_loss=float(g_loss),
+    )
+
+
+def test_one_step_is_the_three_phases_in_order():
+    """A `fit` step equals reconstruction -> discriminator (on the updated
+    encoder) -> generator (against the updated discriminator), each phase
+    on its own variables; logged losses are the phases' losses."""
+    x = X_FLAT[:32]
+    model = _sgd_all(keras_ae.AAE(**SMALL))
+    manual = keras_ae.AAE(**SMALL)
+    assert_weights_close(weights_of(model), weights_of(manual), atol=0)
+    logs = model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0).history
+    expected = _manual_phased_step(manual, tf.constant(x))
+    assert_weights_close(weights_of(model), weights_of(manual), atol=1e-6)
+    for name, value in expected.items():
+        assert logs[name][0] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+    assert [int(o.iterations) for o in _optimizers(model)] == [1, 1, 1]
+
+
+def test_a_step_with_the_phases_in_another_order_differs():
+    """The previous test has teeth: skipping the reconstruction update before
+    the adversarial phases changes the result."""
+    x = tf.constant(X_FLAT[:32])
+    model = _sgd_all(keras_ae.AAE(**SMALL))
+    model.fit(X_FLAT[:32], batch_size=32, epochs=1, shuffle=False, verbose=0)
+    manual = keras_ae.AAE(**SMALL)
+    saved = _values(manual.encoder.trainable_variables + manual.decoder.trainable_variables)
+    _manual_phased_step(manual, x)
+    # Redo it with the adversarial phases on the *old* encoder.
+    other = keras_ae.AAE(**SMALL)
+    for v, s in zip(other.encoder.trainable_variables + other.decoder.trainable_variables, saved):
+        v.assign(s)
+    enc, dec = other.encoder, other.decoder
+    with tf.GradientTape() as tape:
+        rec = tf.reduce_mean(losses.binary_crossentropy(x, dec(enc(x))))
+    ae_vars = enc.trainable_variables + dec.trainable_variables
+    grads = tape.gradient(rec, ae_vars)
+    z = enc(x)
+    real = _prior_draw(other, 32)
+    with tf.GradientTape() as tape:
+        d = other.discriminator
+        d_loss = 0.5 * tf.reduce_mean(_bce_logits(d(real), 1)) + 0.5 * tf.reduce_mean(
+            _bce_logits(d(z), 0)
+        )
+    _sgd(d.trainable_variables, tape.gradient(d_loss, d.trainable_variables))
+    _sgd(ae_vars, grads)
+    diff = max(
+        float(np.max(np.abs(a - b)))
+        for a, b in zip(weights_of(model), weights_of(other))
+    )
+    assert diff > 1e-4
+
+
+@pytest.mark.parametrize("active", OPTIMIZERS)
+def test_each_phase_updates_only_its_own_variables(active):
+    model = keras_ae.AAE(**SMALL)
+    sgd = {name: keras.optimizers.SGD(LR if name == active else 0.0) for name in OPTIMIZERS}
+    model.compile(**sgd)
+    groups = {
+        "encoder": model.encoder.trainable_variables,
+        "decoder": model.decoder.trainable_variables,
+        "discriminator": model.discriminator.trainable_variables,
+    }
+    before = {k: _values(v) for k, v in groups.items()}
+    fit_quietly(model, X_FLAT, epochs=1, batch_size=32)
+    moved = {
+        k: any(not np.array_equal(a, b) for a, b in zip(before[k], _values(v)))
+        for k, v in groups.items()
+    }
+    expected = {
+        "optimizer": {"encoder": True, "decoder": True, "discriminator": False},
+        "discriminator_optimizer": {"encoder": False, "decoder": False, "discriminator": True},
+        "generator_optimizer": {"encoder": True, "decoder": False, "discriminator": False},
+    }[active]
+    assert moved == expected
+
+
+def test_joint_mode_is_one_simultaneous_update():
+    """pythae's variant: AE loss + w * generator loss and the discriminator
+    loss, both from one forward pass, one SGD step each; the generator
+    optimizer is unused."""
+    x = X_FLAT[:32]
+    w = 3.0
+    model = _sgd_all(keras_ae.AAE(**SMALL, mode="joint", adversarial_weight=w))
+    manual = keras_ae.AAE(**SMALL)
+    logs = model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0).history
+    enc, dec, disc = manual.encoder, manual.decoder, manual.discriminator
+    xt = tf.constant(x)
+    real = _prior_draw(manual, 32)
+    ae_vars = enc.trainable_variables + dec.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        z = enc(xt)
+        rec = tf.reduce_mean(losses.binary_crossentropy(xt, dec(z)))
+        g_loss = tf.reduce_mean(_bce_logits(disc(z), 1))
+        ae_loss = rec + w * g_loss
+        d_loss = 0.5 * tf.reduce_mean(_bce_logits(disc(real), 1)) + 0.5 * tf.reduce_mean(
+            _bce_logits(disc(tf.stop_gradient(z)), 0)
+        )
+    ae_grads = tape.gradient(ae_loss, ae_vars)
+    d_grads = tape.gradient(d_loss, disc.trainable_variables)
+    _sgd(ae_vars, ae_grads)
+    _sgd(disc.trainable_variables, d_grads)
+    assert_weights_close(weights_of(model), weights_of(manual), atol=1e-6)
+    assert logs["loss"][0] == pytest.approx(float(ae_loss), rel=1e-5)
+    assert logs["generator_loss"][0] == pytest.approx(float(g_loss), rel=1e-5)
+    assert [int(o.iterations) for o in _optimizers(model)] == [1, 1, 0]
+
+
+def test_evaluate_is_deterministic_and_leaves_the_prior_stream_alone():
+    model = keras_ae.AAE(**SMALL)
+    model.compile()
+    fit_quietly(model, X_FLAT)
+    state = np.array(model.prior.seed_generator.state)
+    a = model.evaluate(X_FLAT, batch_size=16, verbose=0, return_dict=True)
+    b = model.evaluate(X_FLAT, batch_size=16, verbose=0, return_dict=True)
+    assert a == b
+    assert set(a) >= {
+        "loss", "reconstruction_loss", "mse", "discriminator_loss",
+        "generator_loss", "discriminator_accuracy",
+    }
+    assert 0.0 <= a["discriminator_accuracy"] <= 1.0
+    np.testing.assert_array_equal(model.prior.seed_generator.state, state)
+
+
+def test_sample_decodes_prior_draws():
+    model = keras_ae.AAE(**SMALL)
+    state = np.array(model.prior.seed_generator.state)
+    s = model.sample(5, seed=3)
+    assert s.shape == (5, 16) and np.all((s >= 0) & (s <= 1))
+    np.testing.assert_array_equal(s, model.sample(5, seed=3))
+    z = np.asarray(model.prior.sample(5, 4, seed=3))
+    np.testing.assert_allclose(s, model.decode(z), atol=1e-6)
+    assert not np.allclose(model.sample(5), model.sample(5))
+    np.testing.assert_array_equal(model.prior.seed_generator.state, state)
+    with pytest.raises(ValueError, match="Received: n=-1"):
+        model.sample(-1)
+
+
+# ------------------------------------------------------- distribution
+
+
+def _one_step(make, x, strategy=None):
+    if strategy is None:
+        model = _sgd_all(make())
+        model.fit(x, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
+        return model
+    with strategy.scope():
+        model = _sgd_all(make())
+        model.fit(x, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+class _NaiveAAE(AdversarialAutoencoder):
+    """A deliberately wrong step: losses not divided by the replicas."""
+
+    @staticmethod
+    def _scaled(optimizer, loss):
+        return optimizer.scale_loss(loss)
+
+
+def _step_norms(model, start):
+    groups = (model.encoder, model.decoder, model.discriminator)
+    deltas = [w - s for w, s in zip(weights_of(model), start)]
+    ids = [id(v) for v in model.weights]
+    out = []
+    for g in groups:
+        idx = [ids.index(id(v)) for v in g.trainable_variables]
+        out.append(float(np.sqrt(sum(np.sum(deltas[i] ** 2) for i in idx))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("mode", ["phased", "joint"])
+def test_one_step_matches_single_device(mode, mirrored_strategy):
+    """Prior draws come from one global draw sliced per replica, so the
+    step is identical on one device and on two replicas (weights of
+    encoder, decoder and discriminator within 1e-6)."""
+    x = X_FLAT[:32]
+
+    def make():
+        return keras_ae.AAE(**SMALL, mode=mode)
+
+    start = weights_of(make())
+    ref = _one_step(make, x)
+    dist = _one_step(make, x, mirrored_strategy)
+    assert min(_step_norms(ref, start)) > 1e-3
+    assert_weights_close(weights_of(dist), weights_of(ref), atol=1e-6)
+
+
+def test_replicas_draw_disjoint_slices_of_the_single_device_draw(mirrored_strategy):
+    with mirrored_strategy.scope():
+        model = keras_ae.AAE(**SMALL)
+    single = keras_ae.AAE(**SMALL)
+    expected = np.asarray(single.draw_prior(tf.zeros((8, 4))))
+
+    @tf.function
+    def run(v):
+        return mirrored_strategy.run(lambda c: model.draw_prior(c), args=(v,))
+
+    codes = mirrored_strategy.experimental_distribute_values_from_function(
+        lambda ctx: tf.zeros((4, 4))
+    )
+    draws = [np.asarray(d) for d in mirrored_strategy.experimental_local_results(run(codes))]
+    assert not np.allclose(draws[0], draws[1])
+    np.testing.assert_allclose(np.concatenate(draws), expected, atol=1e-6)
+
+
+def test_random_draws_same_update_size_and_naive_step_doubles(mirrored_strategy):
+    """With other prior draws (another prior seed) the update has the same
+    size; a step that forgets the 1/replicas scaling moves ~2x."""
+    x = X_FLAT[:32]
+    start = weights_of(keras_ae.AAE(**SMALL))
+    ref = _step_norms(_one_step(lambda: keras_ae.AAE(**SMALL), x), start)
+    other = _one_step(
+        lambda: keras_ae.AAE(**SMALL, prior=Gaussian(1.0, seed=99)), x, mirrored_strategy
+    )
+    ratio = _step_norms(other, start) / ref
+    assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio
+    naive = _one_step(lambda: _NaiveAAE(**SMALL), x, mirrored_strategy)
+    ratio = _step_norms(naive, start) / ref
+    assert np.all(ratio > 1.7), ratio
+
+
+# ------------------------------------------------------- mixed precision
+
+
+def test_mixed_float16_scales_all_three_optimizers(restore_policy):
+    """Every optimizer is a LossScaleOptimizer and every phase scales its
+    loss: the update equals the float32 one (a phase that forgot
+    `scale_loss` would move ~scale times less)."""
+    x = X_FLAT[:32]
+    start_model = keras_ae.AAE(**SMALL)
+    start = weights_of(start_model)
+    ref = _step_norms(_one_step(lambda: keras_ae.AAE(**SMALL), x), start)
+    keras.config.set_dtype_policy("mixed_float16")
+    model = keras_ae.AAE(**SMALL)
+    _sgd_all(model)
+    for opt in _optimizers(model):
+        assert isinstance(opt, keras.optimizers.LossScaleOptimizer)
+        opt.dynamic_scale.assign(256.0)  # no overflow on the first step
+    assert model.discriminator.layers[-1].dtype_policy.name == "float32"
+    logs = model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0).history
+    for name, values in logs.items():
+        assert np.all(np.isfinite(values)), name
+    assert [int(o.iterations) for o in _optimizers(model)] == [1, 1, 1]
+    ratio = _step_norms(model, start) / ref
+    np.testing.assert_allclose(ratio, 1.0, atol=0.05)
+    # Loss scaling is the optimizers' own: losses are float32.
+    terms, _ = model.compute_loss_terms(x, x, training=False)
+    assert all(v.dtype == "float32" for v in terms.values())
+
+
+# ------------------------------------------------------- save and resume
+
+
+def _optimizer_arrays(model):
+    return [_values(o.variables) for o in _optimizers(model)]
+
+
+def test_keras_reload_restores_all_three_optimizers(tmp_path):
+    model = keras_ae.AAE(**SMALL)
+    model.compile()
+    fit_quietly(model, X_FLAT, epochs=2)
+    path = str(tmp_path / "aae.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        for name, opt in zip(OPTIMIZERS, _optimizers(model)):
+            assert len(f[name]["vars"]) == len(opt.variables), name
+    reloaded = keras.models.load_model(path)
+    assert [int(o.iterations) for o in _optimizers(reloaded)] == [8, 8, 8]
+    for got, want in zip(_optimizer_arrays(reloaded), _optimizer_arrays(model)):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert float(reloaded.discriminator_optimizer.beta_1) == 0.5
+    np.testing.assert_array_equal(
+        reloaded.prior.seed_generator.state, model.prior.seed_generator.state
+    )
+
+
+_RESUME_SCRIPT = """
+import numpy as np, keras, keras_ae
+
+class Stop(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == {stop_after}:
+            raise RuntimeError("interrupted")
+
+model = keras_ae.AAE(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
+model.compile()
+callbacks = [keras.callbacks.BackupAndRestore({backup!r})]
+if {stop_after} >= 0:
+    callbacks.append(Stop())
+try:
+    model.fit(np.load({x!r}), epochs=4, batch_size=16, shuffle=False, verbose=0,
+              callbacks=callbacks)
+except RuntimeError:
+    pass
+np.savez({out!r}, *[np.asarray(w) for w in model.weights],
+         *[np.asarray(v) for o in (model.optimizer, model.discriminator_optimizer,
+                                  model.generator_optimizer) for v in o.variables])
+"""
+
+
+def test_backup_and_restore_resumes_exactly_in_a_fresh_process(tmp_path):
+    x_path = str(tmp_path / "x.npy")
+    np.save(x_path, X_FLAT)
+    backup = str(tmp_path / "backup")
+
+    def run(stop_after, out):
+        run_in_fresh_process(
+            _RESUME_SCRIPT.format(stop_after=stop_after, backup=backup, x=x_path, out=out)
+        )
+        with np.load(out) as f:
+            return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+
+    run(1, str(tmp_path / "part.npz"))  # two epochs, then a crash
+    resumed = run(-1, str(tmp_path / "resumed.npz"))  # a new process resumes
+    # The reference: four uninterrupted epochs in this process.
+    model = keras_ae.AAE(**SMALL)
+    model.compile()
+    fit_quietly(model, X_FLAT, epochs=4)
+    expected = [np.asarray(w) for w in model.weights] + [
+        a for arrays in _optimizer_arrays(model) for a in arrays
+    ]
+    assert len(resumed) == len(expected)
+    for a, b in zip(resumed, expected):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert [int(o.iterations) for o in _optimizers(model)] == [16, 16, 16]
