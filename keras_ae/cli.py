@@ -163,8 +163,10 @@ def cmd_demo(args):
         t0 = time.perf_counter()
         card, _, _ = _pipeline.run(
             recipe, data, os.path.join(args.out, recipe.name),
-            latent_dim=settings.pop("latent_dim", 8), hidden_units=DEMO_HIDDEN_UNITS,
-            epochs=epochs, batch_size=DEMO_BATCH_SIZE, seed=args.seed, verbose=0,
+            latent_dim=settings.get("latent_dim", 8),
+            hidden_units=settings.get("hidden_units", DEMO_HIDDEN_UNITS),
+            epochs=epochs, batch_size=settings.get("batch_size", DEMO_BATCH_SIZE),
+            learning_rate=settings.get("learning_rate"), seed=args.seed, verbose=0,
             export=not args.no_export, command="keras-ae demo", log=print,
         )
         seconds = time.perf_counter() - t0
@@ -299,6 +301,8 @@ def cmd_export(args):
 
     if not hasattr(keras_ae, "export_saved_model"):
         raise CommandError("keras_ae.export_saved_model is not available in this install")
+    if os.path.lexists(args.out) and not args.overwrite:
+        raise CommandError(f"{args.out!r} already exists; pass --overwrite to replace it")
     model = _load_model(args.path)
     keras_ae.export_saved_model(model, args.out, overwrite=args.overwrite)
     print(f"exported {type(model).__name__} to {os.path.abspath(args.out)}/")

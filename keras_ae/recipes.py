@@ -42,8 +42,9 @@ class Recipe:
         paper: short citation.
         purpose: what the model is for, in one line.
         defaults: constructor arguments that differ from the common defaults.
-        demo: overrides for ``keras-ae demo`` on the digits (constructor
-            arguments, plus ``epochs``).
+        demo: settings of ``keras-ae demo`` on the digits: ``latent_dim``,
+            ``epochs`` and optionally ``hidden_units``, ``batch_size``,
+            ``learning_rate``.
         aliases: other accepted names.
         generative: whether the model has ``sample(n)``.
         noisy: whether the model corrupts its inputs (takes ``--noise``).
@@ -96,8 +97,8 @@ RECIPES = (
         title="Sparse autoencoder",
         paper="Ng, CS294A lecture notes 2011",
         purpose="sparse, interpretable features (KL penalty on mean activation)",
-        defaults=dict(activation="sigmoid", sparsity="kl"),
-        demo=dict(latent_dim=32, epochs=60),
+        defaults=dict(hidden_units=(), activation="sigmoid", sparsity="kl"),
+        demo=dict(latent_dim=64, hidden_units=(), epochs=60, learning_rate=3e-3),
     ),
     Recipe(
         name="denoising",
@@ -136,7 +137,7 @@ RECIPES = (
         title="Adversarial autoencoder",
         paper="Makhzani et al., ICLR 2016 workshop (arXiv 2015)",
         purpose="codes shaped to any prior by a discriminator; sampling",
-        demo=dict(latent_dim=2, epochs=60),
+        demo=dict(latent_dim=2, epochs=40, batch_size=32),
         generative=True,
     ),
 )
@@ -177,13 +178,6 @@ def parse_noise(spec):
             "`--noise` must be KIND or KIND:LEVEL, e.g. 'masking:0.3' or "
             f"'gaussian:0.2'. Received: noise={spec!r}"
         ) from None
-
-
-def _noise_layer(spec, seed):
-    kind, level = parse_noise(spec)
-    if kind is None:
-        return None
-    return keras_ae.layers.get_noise(kind, noise_level=level, seed=seed)
 
 
 def _require(recipe):
@@ -297,13 +291,16 @@ def _train_stacked(recipe, x_train, validation, *, input_shape, latent_dim,
         )
     hidden = tuple(hidden_units) if hidden_units is not None else (512, 256)
     layer_units = hidden + (int(latent_dim or 32),)
-    spec = noise if noise is not None else recipe.defaults.get("noise")
+    kind, level = parse_noise(noise if noise is not None else recipe.defaults.get("noise"))
+    optimizer = None if learning_rate is None else keras.optimizers.Adam(learning_rate)
     model = recipe.implementation(
         x_train,
         layer_units,
-        noise=_noise_layer(spec, seed),
+        noise=kind,
+        noise_level=level,
         epochs=epochs,
         batch_size=batch_size,
+        optimizer=optimizer,
         seed=seed,
         verbose=0,
     )

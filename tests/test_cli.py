@@ -1,0 +1,323 @@
+"""The ``keras-ae`` command line: help, exit codes, error messages, and runs."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_ae import cli  # noqa: E402
+from keras_ae import recipes  # noqa: E402
+
+SUBCOMMANDS = (["demo"], ["train"], ["evaluate"], ["export"], ["zoo"], ["zoo", "list"],
+               ["zoo", "show"])
+# Lines TensorFlow's C++ runtime may print before Python can silence it.
+_TF_NOISE = ("I0000", "W0000", "E0000", "WARNING: All log messages", "To enable the")
+
+
+def run(argv, capsys):
+    """Runs ``keras-ae argv`` in-process; returns (exit code, stdout, stderr)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:  # argparse: --help and syntax errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("keras-ae ")
+    assert ": error: " in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def tiny_npz(path, n_train=48, n_test=16, shape=(4, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, size=(n_train,) + shape, dtype=np.uint8),
+        y_train=rng.integers(0, 3, size=n_train),
+        x_test=rng.integers(0, 256, size=(n_test,) + shape, dtype=np.uint8),
+        y_test=rng.integers(0, 3, size=n_test),
+    )
+    return str(path)
+
+
+# ------------------------------------------------------------------- help
+@pytest.mark.parametrize("argv", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_has_help(argv, capsys):
+    code, out, _ = run(argv + ["--help"], capsys)
+    assert code == 0
+    assert out.startswith("usage: keras-ae " + " ".join(argv))
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for name in ("demo", "train", "evaluate", "export", "zoo"):
+        assert name in out
+
+
+def test_train_help_lists_every_model(capsys):
+    _, out, _ = run(["train", "--help"], capsys)
+    for name in recipes.names():
+        assert name in out
+
+
+def test_python_dash_m_runs_the_cli():
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_ae", "train", "nope", "--dataset", "digits"],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    assert proc.returncode == 1
+    lines = [l for l in proc.stderr.splitlines()
+             if l.strip() and not l.startswith(_TF_NOISE)]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("keras-ae train: error: Unknown model 'nope'")
+
+
+# ------------------------------------------------------------ bad arguments
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["fly"],
+        ["train", "autoencoder"],  # --dataset is required
+        ["train", "autoencoder", "--dataset", "digits", "--epochs", "0"],
+        ["train", "autoencoder", "--dataset", "digits", "--hidden-units", "a,b"],
+        ["train", "autoencoder", "--dataset", "digits", "--hidden-units", "8,-1"],
+        ["train", "autoencoder", "--dataset", "digits", "--architecture", "rnn"],
+        ["demo", "--quick", "--epochs-scale", "2"],
+        ["demo", "--epochs-scale", "-1"],
+        ["export", "model.keras"],
+        ["zoo"],
+        ["zoo", "show"],
+    ],
+    ids=lambda argv: " ".join(argv) or "<none>",
+)
+def test_syntax_errors_exit_2(argv, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert "usage: keras-ae" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_model(capsys):
+    code, _, err = run(["train", "nope", "--dataset", "digits"], capsys)
+    assert_one_line_error(code, err, "Unknown model 'nope'", "autoencoder", "vae")
+
+
+def test_noise_on_a_model_without_noise(capsys):
+    code, _, err = run(["train", "vae", "--dataset", "digits", "--noise", "masking"], capsys)
+    assert_one_line_error(code, err, "--noise only applies")
+
+
+def test_malformed_noise_level(capsys):
+    code, _, err = run(
+        ["train", "denoising", "--dataset", "digits", "--noise", "masking:lots"], capsys
+    )
+    assert_one_line_error(code, err, "KIND:LEVEL")
+
+
+def test_missing_dataset_file(capsys, tmp_path):
+    missing = str(tmp_path / "nowhere.npz")
+    code, _, err = run(["train", "autoencoder", "--dataset", missing], capsys)
+    assert_one_line_error(code, err, "nowhere.npz", "digits")
+
+
+def test_dataset_that_is_not_an_npz(capsys, tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("1,2,3\n")
+    code, _, err = run(["train", "autoencoder", "--dataset", str(path)], capsys)
+    assert_one_line_error(code, err, ".npz")
+
+
+def test_malformed_npz(capsys, tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"this is not a zip archive")
+    code, _, err = run(["train", "autoencoder", "--dataset", str(path)], capsys)
+    assert_one_line_error(code, err, "broken.npz")
+
+
+def test_pickled_npz_is_refused(capsys, tmp_path):
+    path = tmp_path / "pickled.npz"
+    np.savez(path, x_train=np.array([{"a": 1}, {"b": 2}], dtype=object))
+    code, _, err = run(["train", "autoencoder", "--dataset", str(path)], capsys)
+    assert_one_line_error(code, err, "pickle")
+
+
+def test_npz_without_data_keys(capsys, tmp_path):
+    path = tmp_path / "keys.npz"
+    np.savez(path, images=np.zeros((4, 3), "float32"))
+    code, _, err = run(["train", "autoencoder", "--dataset", str(path)], capsys)
+    assert_one_line_error(code, err, "keys.npz")
+
+
+def test_npz_out_of_range_values(capsys, tmp_path):
+    path = tmp_path / "range.npz"
+    np.savez(path, x=np.full((8, 3), 7.5, "float32"))
+    code, _, err = run(["train", "autoencoder", "--dataset", str(path)], capsys)
+    assert_one_line_error(code, err, "range.npz")
+
+
+def test_evaluate_missing_model(capsys, tmp_path):
+    code, _, err = run(
+        ["evaluate", str(tmp_path / "none.keras"), "--dataset", "digits"], capsys
+    )
+    assert_one_line_error(code, err, "none.keras")
+
+
+def test_evaluate_file_that_is_not_a_model(capsys, tmp_path):
+    path = tmp_path / "junk.keras"
+    path.write_bytes(b"\x00\x01 not a zip")
+    code, _, err = run(["evaluate", str(path), "--dataset", "digits"], capsys)
+    assert_one_line_error(code, err, "junk.keras")
+
+
+def test_zoo_show_unknown_name(capsys, tmp_path, monkeypatch):
+    (tmp_path / "index.json").write_text(json.dumps({"models": []}))
+    monkeypatch.setenv("KERAS_AE_ZOO", str(tmp_path))
+    code, _, err = run(["zoo", "show", "no_such_model"], capsys)
+    assert_one_line_error(code, err, "no_such_model")
+
+
+def test_zoo_without_index(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_AE_ZOO", str(tmp_path))
+    monkeypatch.setattr("keras_ae.zoo._candidates", lambda: iter([str(tmp_path)]))
+    code, _, err = run(["zoo", "list"], capsys)
+    assert_one_line_error(code, err, "No keras_ae zoo found", "KERAS_AE_ZOO")
+
+
+# -------------------------------------------------------- train, evaluate, export
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """`keras-ae train` on a tiny .npz of 4x4 uint8 images (2 epochs)."""
+    root = tmp_path_factory.mktemp("cli_run")
+    data = tiny_npz(root / "tiny.npz")
+    out = root / "run"
+    argv = ["train", "autoencoder", "--dataset", data, "--latent-dim", "2",
+            "--hidden-units", "8", "--epochs", "2", "--batch-size", "16",
+            "--out", str(out), "--verbose", "0"]
+    code = cli.main(argv)
+    return {"code": code, "out": out, "data": data, "argv": argv}
+
+
+def test_train_writes_every_promised_file(trained_run):
+    assert trained_run["code"] == 0
+    out = trained_run["out"]
+    for name in ("model.keras", "card.json", "history.csv",
+                 os.path.join("saved_model", "saved_model.pb")):
+        assert (out / name).exists(), name
+    assert list((out / "logs" / "train").iterdir()), "no TensorBoard events"
+    assert list((out / "logs" / "validation").iterdir())
+    with open(out / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert {"loss", "val_loss", "mse"} <= set(rows[0])
+
+
+def test_train_card_describes_the_run(trained_run):
+    card = json.loads((trained_run["out"] / "card.json").read_text())
+    assert card["class"] == "Autoencoder"
+    assert card["data"]["num_train"] == 48 and card["data"]["num_test"] == 16
+    assert card["data"]["image_shape"] == [4, 4, 1]
+    assert card["config"]["latent_dim"] == 2
+    assert card["config"]["hidden_units"] == [8]
+    assert card["training"]["epochs"] == 2
+    assert card["command"].startswith("keras-ae train autoencoder --dataset ")
+    assert set(card["metrics"]) >= {"loss", "reconstruction_loss", "mse"}
+    for png in card["files"].get("plots", []):
+        assert (trained_run["out"] / png).stat().st_size > 1000
+
+
+def test_evaluate_json_matches_the_card(trained_run, capsys):
+    code, out, err = run(
+        ["evaluate", str(trained_run["out"]), "--dataset", trained_run["data"], "--json"],
+        capsys,
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    card = json.loads((trained_run["out"] / "card.json").read_text())
+    assert report["model"] == "Autoencoder"
+    assert report["examples"] == 16
+    for key in ("reconstruction_loss", "mse"):
+        np.testing.assert_allclose(report["metrics"][key], card["metrics"][key], rtol=1e-5)
+
+
+def test_evaluate_table(trained_run, capsys):
+    model_file = str(trained_run["out"] / "model.keras")
+    code, out, _ = run(["evaluate", model_file, "--dataset", trained_run["data"]], capsys)
+    assert code == 0
+    assert "reconstruction_loss" in out and "mse" in out
+
+
+def test_evaluate_on_data_of_the_wrong_shape(trained_run, capsys):
+    code, _, err = run(["evaluate", str(trained_run["out"]), "--dataset", "digits"], capsys)
+    assert_one_line_error(code, err, "shape")
+
+
+def test_export_then_refuse_then_overwrite(trained_run, capsys, tmp_path):
+    import tensorflow as tf
+
+    target = str(tmp_path / "exported")
+    model_file = str(trained_run["out"] / "model.keras")
+    code, _, err = run(["export", model_file, target], capsys)
+    assert code == 0, err
+    code, _, err = run(["export", model_file, target], capsys)
+    assert_one_line_error(code, err, "already exists", "--overwrite")
+    code, _, err = run(["export", model_file, target, "--overwrite"], capsys)
+    assert code == 0, err
+    served = tf.saved_model.load(target)
+    codes = served.encode(tf.zeros((3, 16)))
+    assert tuple(codes.shape) == (3, 2)
+
+
+def test_export_of_a_saved_model_directory_is_explained(trained_run, capsys, tmp_path):
+    code, _, err = run(
+        ["export", str(trained_run["out"] / "saved_model"), str(tmp_path / "x")], capsys
+    )
+    assert_one_line_error(code, err, "SavedModel", "model.keras")
+
+
+# ------------------------------------------------------------------- demo
+def _check_demo_folder(out, models):
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["model"] for row in summary["models"]] == models
+    assert (out / "summary.md").read_text().count("|") > 10
+    for row in summary["models"]:
+        folder = out / row["model"]
+        assert (folder / "model.keras").exists()
+        assert (folder / "saved_model" / "saved_model.pb").exists()
+        assert np.isfinite(row["mse"]) and 0 < row["mse"] < 0.2
+        for png in row["files"].get("plots", []):
+            assert (out / png).stat().st_size > 1000, png
+    return summary
+
+
+def test_demo_on_a_reduced_budget(tmp_path, capsys):
+    code, out, err = run(
+        ["demo", "--quick", "--models", "autoencoder,vae", "--out", str(tmp_path)], capsys
+    )
+    assert code == 0, err
+    _check_demo_folder(tmp_path, ["autoencoder", "vae"])
+    assert "reconstruction_loss" in out  # the printed table
+
+
+@pytest.mark.slow
+def test_demo_every_model_quick(tmp_path, capsys):
+    code, _, err = run(["demo", "--quick", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    available = [r.name for r in recipes.RECIPES if not r.missing]
+    summary = _check_demo_folder(tmp_path, available)
+    assert len(summary["models"]) + len(summary["skipped"]) == len(recipes.RECIPES)
