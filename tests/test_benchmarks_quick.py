@@ -1,0 +1,125 @@
+"""Smoke tests of benchmarks/: the quick benchmark runs end to end.
+
+The fast tests check the framework-free parts (metrics, timing rule, FLOP
+count, schedule, the pythae skip message); the slow one runs
+``benchmarks/run.py --quick`` for plain Keras and keras_ae in a subprocess and
+checks the JSON report, so the benchmark cannot rot.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benchmarks")
+sys.path.insert(0, BENCH)
+
+import common  # noqa: E402
+import run  # noqa: E402
+
+HAS_DATA = os.path.isdir(common.DATA_DIR)
+
+
+def test_bce_per_image_matches_hand_value():
+    x = np.array([[1.0, 0.0, 0.5]], "float32")
+    p = np.array([[0.5, 0.5, 0.25]], "float32")
+    expected = math.log(2) * 2 - (0.5 * math.log(0.25) + 0.5 * math.log(0.75))
+    np.testing.assert_allclose(common.bce_per_image(x, p), [expected], rtol=1e-6)
+    # probabilities of exactly 0/1 are clipped, not infinite
+    assert np.isfinite(common.bce_per_image(x, np.array([[0.0, 1.0, 0.0]], "float32"))).all()
+
+
+def test_vae_bounds_on_a_known_model():
+    # p(x|z) does not depend on z and q = prior: log p(x) = ELBO = log p(x|z) exactly.
+    x = np.array([[1.0, 0.0], [0.0, 0.0]], "float32")
+    mu, log_var = np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")
+    decode = lambda z: np.full((len(z), 2), 0.25, "float32")  # noqa: E731
+    out = common.vae_bounds(x, mu, log_var, decode, num_samples=7, rows=5)
+    nll = np.mean(common.bce_per_image(x, np.full((2, 2), 0.25, "float32")))
+    assert out["neg_elbo"] == pytest.approx(nll, rel=1e-5)
+    assert out["log_likelihood"] == pytest.approx(-nll, rel=1e-5)
+    assert out["iwae_k"] == 7
+
+
+def test_recorder_excludes_warm_up():
+    rec = common.Recorder(warmup_steps=2)
+    rec.epoch_begin()
+    for step in range(1, 5):
+        rec.batch_end(step)
+    rec.epoch_end()
+    one = rec.summary(n_train=512, batch_size=128)
+    assert one["steady_samples"] == 512 - 2 * 128
+    assert one["steady_rule"].startswith("epoch 1 after 2")
+    rec.epoch_begin()
+    rec.epoch_end()
+    two = rec.summary(n_train=512, batch_size=128)
+    assert two["steady_samples"] == 512 and two["steady_rule"] == "epochs 2..N"
+    assert two["steady_wall_s"] == pytest.approx(two["epoch_wall_s"][1])
+
+
+def test_flops_per_sample():
+    ae = 2 * (784 * 512 + 512 * 256 + 256 * 32)
+    assert common.train_flops_per_sample("ae") == 6 * ae
+    assert common.train_flops_per_sample("aae-paper") > common.train_flops_per_sample("aae-joint")
+    with pytest.raises(ValueError, match="model="):
+        common.train_flops_per_sample("nope")
+
+
+def test_schedule_interleaves_frameworks_and_expands_aae(tmp_path):
+    args = run.parse_args(["--quick", "--models", "ae,aae", "--repeats", "2", "--out", str(tmp_path)])
+    assert args.model_list == ["ae", "aae-paper", "aae-joint"]
+    jobs = run.schedule(args)
+    first = [j[0] for j in jobs[:3]]
+    assert first == ["keras_ae", "plain_keras", "pythae"]
+    # pythae only runs the models it has
+    assert ("pythae", "aae-paper") not in {(j[0], j[1]) for j in jobs}
+    assert [j[4] for j in jobs] == sorted(j[4] for j in jobs)  # repeat-major
+
+
+@pytest.mark.skipif(not HAS_DATA, reason="needs Fashion-MNIST in " + common.DATA_DIR)
+def test_pythae_is_skipped_with_a_message(tmp_path, capsys):
+    code = run.main(["--quick", "--models", "ae", "--frameworks", "pythae", "--no-probe",
+                     "--pythae-python", str(tmp_path / "no-python"), "--out", str(tmp_path)])
+    assert code == 0
+    assert "pythae skipped" in capsys.readouterr().out
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["runs"] == [] and "pythae skipped" in report["notes"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_DATA, reason="needs Fashion-MNIST in " + common.DATA_DIR)
+def test_quick_benchmark_end_to_end(tmp_path):
+    # Two runs (about 6 CPU-seconds each); the timeout only guards against a hang
+    # on a loaded machine.
+    cmd = [sys.executable, os.path.join(BENCH, "run.py"), "--quick", "--models", "vae",
+           "--frameworks", "plain_keras,keras_ae", "--iwae-k", "2", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert (tmp_path / "results.md").read_text().startswith("# keras_ae benchmark")
+    runs = {(r["framework"], r["model"]): r for r in report["runs"]}
+    for model in ("vae",):
+        r = runs[("plain_keras", model)]
+        assert r["timing"]["samples_per_s"] > 0 and r["timing"]["samples_per_cpu_s"] > 0
+        assert 100 < r["metrics"]["test_bce"] < 600  # nats/image after one small epoch
+        assert 0 < r["metrics"]["test_mse"] < 0.2
+        assert 0.3 < r["probe_accuracy"] <= 1.0
+        assert r["peak_rss_train_mb"] > 0 and r["matmul_peak_gflops"] > 0
+    vae = runs[("plain_keras", "vae")]["metrics"]
+    assert vae["neg_elbo"] > -vae["log_likelihood"] - 50  # IWAE-2 is near the ELBO
+    assert report["pca"]["probe_accuracy"] > 0.5
+    assert report["summary"] and report["peaks"]
+    for s in report["skipped"]:
+        print(f"keras_ae row skipped: {s['model']}: {s['skipped']}")
+    ka = [m for (fw, m) in runs if fw == "keras_ae"]
+    if not ka:
+        pytest.skip("no keras_ae model ran (classes missing): " + str(report["skipped"]))
+    peers = {(r["model"], r["peer"]) for r in report["ratios"]}
+    assert {(m, "plain_keras") for m in ka} <= peers
