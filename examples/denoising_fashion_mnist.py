@@ -30,7 +30,8 @@ with the same architecture (784-512-256-32 dense, ReLU, sigmoid output,
 binary cross-entropy), optimizer (Adam 1e-3), batch size and number of
 epochs.
 
-Run (about 4 minutes on 2 CPU cores):
+Run (about 2 minutes on 2 CPU cores; the 5-epoch run gave noisy 0.1176,
+plain 0.0714, denoising 0.0190):
 
 ```
 python examples/denoising_fashion_mnist.py --epochs 5 \\
