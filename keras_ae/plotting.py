@@ -27,7 +27,7 @@ import math
 import os
 
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
 _KNOWN_SHAPES = {64: (8, 8), 784: (28, 28), 3072: (32, 32, 3)}
 _CELL = 0.85  # inches per image in grids of separate axes
 _MAX_WIDTH = 10.0  # inches
-_GRAY = colormaps["gray"].with_extremes(bad="white")
+_GRAY = colormaps["gray"]
 
 
 # ----------------------------------------------------------------- images
@@ -153,30 +153,37 @@ def _mosaic(images, cols, pad=1):
     return out
 
 
-def _show_mosaic(ax, images, cols, vmin, vmax, pad=1):
-    mosaic = _mosaic(images, cols, pad)
-    if mosaic.ndim == 3:  # colour: pads white
-        mosaic = np.where(np.isnan(mosaic), 1.0, _rescale(mosaic, vmin, vmax))
-        ax.imshow(mosaic, interpolation="nearest")
+def _mosaic_plot(images, cols, vmin, vmax, title, cell=0.6, ticked=False, pad_color="white"):
+    """(fig, ax) showing ``images`` tiled ``cols`` wide as one image.
+
+    The figure is sized so that each tile gets about ``cell`` inches (less
+    for very large grids) and the title fits.
+    """
+    mosaic = _mosaic(images, cols)
+    if mosaic.ndim == 3:  # colour
+        mosaic = _rescale(mosaic, vmin, vmax)
+        mosaic[np.isnan(mosaic).any(axis=-1)] = colors.to_rgb(pad_color)
     else:
-        ax.imshow(
-            np.ma.masked_invalid(mosaic), cmap=_GRAY, vmin=vmin, vmax=vmax,
-            interpolation="nearest",
-        )
+        mosaic = np.ma.masked_invalid(mosaic)
+    aspect = mosaic.shape[0] / mosaic.shape[1]
+    width = cols * cell
+    width *= min(1.0, 9.5 / width, 11.0 / (width * aspect))
+    side, top = (1.0, 1.0) if ticked else (0.3, 0.55)
+    fig_width = max(width + side, 0.095 * len(title) + 0.4, 3.0)
+    fig = Figure(figsize=(fig_width, width * aspect + top), layout="constrained")
+    ax = fig.subplots()
+    cmap = _GRAY.with_extremes(bad=pad_color)
+    ax.imshow(mosaic, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
+    ax.set_title(title)
+    return fig, ax
 
 
 def _cell_centers(count, size, pad=1):
     return [i * (size + pad) + (size - 1) / 2 for i in range(count)]
-
-
-def _mosaic_figure(rows, cols, extra_height=0.6, cell=0.6):
-    scale = min(1.0, _MAX_WIDTH / (cols * cell + 1.0), 12.0 / (rows * cell + 1.0))
-    size = (cols * cell * scale + 1.0, rows * cell * scale + extra_height + 0.4)
-    return Figure(figsize=size, layout="constrained")
 
 
 def _image_rows(images_by_row, row_names, title, vmin, vmax):
@@ -373,11 +380,8 @@ def samples_grid(model, n=64, seed=0, image_shape=None, path=None, title=None):
         )
     images = _to_images(_batch(model.sample(n, seed=seed), "samples"), image_shape)
     cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    fig = _mosaic_figure(rows, cols)
-    ax = fig.subplots()
-    _show_mosaic(ax, images, cols, *_display_range(images))
-    ax.set_title(title or f"{_model_name(model)}: {n} samples from the prior (seed {seed})")
+    title = title or f"{_model_name(model)}: {n} samples from the prior (seed {seed})"
+    fig, _ = _mosaic_plot(images, cols, *_display_range(images), title)
     return _finish(fig, path)
 
 
@@ -417,15 +421,13 @@ def latent_grid(model, n=15, extent=3.0, image_shape=None, path=None, title=None
     z = np.array([[zx, zy] for zy in ys for zx in xs], dtype="float32")
     images = _to_images(model.decode(z), image_shape)
     h, w = images.shape[1:3]
-    fig = _mosaic_figure(n, n, extra_height=0.9, cell=0.5)
-    ax = fig.subplots()
-    _show_mosaic(ax, images, n, *_display_range(images))
+    title = title or f"{_model_name(model)}: decoded 2-D latent grid"
+    fig, ax = _mosaic_plot(images, n, *_display_range(images), title, cell=0.5, ticked=True)
     ticks = [int(i) for i in np.unique(np.round(np.linspace(0, n - 1, min(n, 5))))]
     ax.set_xticks([_cell_centers(n, w)[i] for i in ticks], [f"{xs[i]:.1f}" for i in ticks])
     ax.set_yticks([_cell_centers(n, h)[i] for i in ticks], [f"{ys[i]:.1f}" for i in ticks])
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
-    ax.set_title(title or f"{_model_name(model)}: decoded 2-D latent grid")
     return _finish(fig, path)
 
 
@@ -478,13 +480,11 @@ def latent_traversal(
         z[r * len(values) : (r + 1) * len(values), d] = values
     images = _to_images(model.decode(z), image_shape)
     h, w = images.shape[1:3]
-    fig = _mosaic_figure(len(dims), len(values), extra_height=0.9)
-    ax = fig.subplots()
-    _show_mosaic(ax, images, len(values), *_display_range(images))
+    title = title or f"{_model_name(model)}: latent traversal"
+    fig, ax = _mosaic_plot(images, len(values), *_display_range(images), title, ticked=True)
     ax.set_xticks(_cell_centers(len(values), w), [f"{v:g}" for v in np.round(values, 2)])
     ax.set_yticks(_cell_centers(len(dims), h), [f"z[{int(d)}]" for d in dims])
     ax.set_xlabel("value of the swept dimension")
-    ax.set_title(title or f"{_model_name(model)}: latent traversal")
     return _finish(fig, path)
 
 
@@ -656,13 +656,10 @@ def filters(model_or_kernel, n=64, image_shape=None, path=None, title=None):
     images = flat.reshape(images.shape)
     count = len(images)
     cols = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / cols)
-    fig = _mosaic_figure(rows, cols)
-    ax = fig.subplots()
-    _show_mosaic(ax, images, cols, 0.0, 1.0)
-    total = kernel.shape[-1]
     where = f" of {layer_name}" if layer_name else ""
-    ax.set_title(title or f"First-layer filters{where} ({count} of {total})")
+    title = title or f"First-layer filters{where} ({count} of {kernel.shape[-1]})"
+    # Pads in a colour that filters never take, so white weights stay visible.
+    fig, _ = _mosaic_plot(images, cols, 0.0, 1.0, title, pad_color="#9fb7d4")
     return _finish(fig, path)
 
 
