@@ -139,7 +139,7 @@ def _imshow(ax, image, vmin, vmax):
 
 
 def _mosaic(images, cols, pad=1):
-    """Tiles images row-major into one array, separated by NaN (white) pads."""
+    """Tiles images row-major into one array, separated by NaN pads."""
     rows = math.ceil(len(images) / cols)
     h, w = images.shape[1:3]
     out = np.full(
