@@ -257,7 +257,7 @@ def cmd_train(args):
         recipe, data, out, latent_dim=args.latent_dim, hidden_units=args.hidden_units,
         noise=args.noise, architecture=args.architecture, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-        verbose=2 if args.verbose == 2 else ("auto" if args.verbose else 0),
+        verbose=args.verbose,
         export=not args.no_export, plots=not args.no_plots,
         command="keras-ae " + shlex.join(args.argv), log=print,
     )

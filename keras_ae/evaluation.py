@@ -59,7 +59,7 @@ def describe(name):
     return DESCRIPTIONS.get(name, name)
 
 
-def evaluate(model, x, *, batch_size=256, num_samples=100, seed=0):
+def evaluate(model, x, *, batch_size=256, num_samples=100, seed=0, log_likelihood=True):
     """Test metrics of ``model`` on ``x``.
 
     Args:
@@ -70,6 +70,8 @@ def evaluate(model, x, *, batch_size=256, num_samples=100, seed=0):
             ``log_likelihood`` (more is tighter and slower).
         seed: integer seed of the Monte-Carlo estimates and of the corruption
             used for ``denoising_mse``: the same seed gives the same values.
+        log_likelihood: compute a VAE's ``log_likelihood`` (the slowest
+            metric: ``num_samples`` decodes per example).
 
     Returns:
         A dict of Python floats (see the module docstring).
@@ -85,9 +87,10 @@ def evaluate(model, x, *, batch_size=256, num_samples=100, seed=0):
     if hasattr(model, "log_likelihood") and hasattr(model, "elbo"):
         metrics["kl_loss"] = float(logs["kl_loss"])
         metrics["neg_elbo"] = -float(model.elbo(x, num_samples=1, seed=seed))
-        metrics["log_likelihood"] = float(
-            model.log_likelihood(x, num_samples=num_samples, seed=seed)
-        )
+        if log_likelihood:
+            metrics["log_likelihood"] = float(
+                model.log_likelihood(x, num_samples=num_samples, seed=seed)
+            )
         if hasattr(model, "active_units"):
             metrics["active_units"] = float(model.active_units(x))
     codes = None

@@ -28,7 +28,16 @@ import importlib.util
 import json
 import os
 
-__all__ = ["card", "entries", "list", "load", "load_encoder", "location", "path_of"]
+__all__ = [
+    "card",
+    "card_markdown",
+    "entries",
+    "list",
+    "load",
+    "load_encoder",
+    "location",
+    "path_of",
+]
 
 INDEX_FILE = "index.json"
 ENV_VAR = "KERAS_AE_ZOO"
@@ -169,3 +178,71 @@ def load_encoder(name, trainable=False):
     import keras_ae
 
     return keras_ae.load_encoder(path_of(name, "keras"), trainable=trainable)
+
+
+def card_markdown(card):
+    """Renders a model card (dict, see `card`) as Markdown."""
+    name = card.get("name", card["model"])
+    training = card["training"]
+    lines = [
+        f"# {name}: {card['title']} on {card['dataset']}",
+        "",
+        f"{card['purpose'][0].upper()}{card['purpose'][1:]}. Paper: {card['paper']}.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| class | `keras_ae.{card['class']}` |",
+        f"| data | {card['data']['description']} |",
+        f"| architecture | {card['architecture']} |",
+        f"| parameters | {card['params']:,} |",
+        f"| training | {training['epochs']} epochs, batch {training['batch_size']}, "
+        f"{training['optimizer']}, seed {training['seed']}, {training['seconds']:.0f} s; "
+        f"validation on {training['validation']} |",
+        f"| date | {card['date']} |",
+        "| versions | " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()) + " |",
+        "",
+        f"## Test metrics ({card['data']['num_test']} test examples)",
+        "",
+        "| metric | value | meaning |",
+        "|---|---|---|",
+    ]
+    from keras_ae import evaluation
+
+    for key, value in card["metrics"].items():
+        meaning = evaluation.describe(key).replace("|", "\\|")
+        lines.append(f"| `{key}` | {value:.5g} | {meaning} |")
+    settings = card.get("evaluation", {})
+    if settings:
+        lines += ["", "Computed by `keras_ae.evaluation.evaluate(model, x_test, "
+                  + ", ".join(f"{k}={v!r}" for k, v in settings.items()) + ")`."]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        card["command"],
+        "```",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import keras_ae, tensorflow as tf",
+        f'model = keras_ae.zoo.load("{name}")                 # the Keras model',
+        f'encoder = keras_ae.zoo.load_encoder("{name}")       # frozen encoder (a Keras model)',
+        f'served = tf.saved_model.load(keras_ae.zoo.path_of("{name}", "saved_model"))',
+        "codes = served.encode(x)                              # serving endpoint",
+        "```",
+        "",
+        "## Files",
+        "",
+        "- `saved_model.pb`, `variables/`: the TF SavedModel (endpoints "
+        + ", ".join(f"`{e}`" for e in card.get("endpoints", ["encode", "decode",
+                                                               "reconstruct"]))
+        + "; `serving_default` = `encode`)",
+        "- `assets.extra/model.keras`: the Keras model (weights only, no optimizer state)",
+        "- `assets.extra/keras_ae.json`: export metadata",
+        "- `card.json`: this card as JSON",
+    ]
+    for png in card["files"].get("plots", []):
+        lines.append(f"\n![{png}]({png})")
+    return "\n".join(lines) + "\n"

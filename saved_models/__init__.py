@@ -1,0 +1,1 @@
+"""Pretrained keras_ae models (package data); see README.md and keras_ae.zoo."""

@@ -1,0 +1,221 @@
+"""Regenerates the pretrained zoo in this folder.
+
+Every model is trained by the same code as ``keras-ae train`` (the exact
+command is written into its card), reloaded without its optimizer state, and
+exported with `keras_ae.export_saved_model` into ``<name>/`` (the SavedModel,
+with the Keras model at ``<name>/assets.extra/model.keras``). Its test
+metrics are recomputed from the exported files, so they are what
+``keras_ae.zoo.load(name)`` reproduces; ``card.json``, ``README.md`` and one
+picture complete the folder, and ``index.json`` / ``README.md`` list the zoo.
+
+Usage (from a source checkout; a few minutes on 2 CPU cores)::
+
+    python saved_models/make_zoo.py              # everything
+    python saved_models/make_zoo.py --only vae_digits,aae_digits
+    python saved_models/make_zoo.py --list       # print the table of commands
+"""
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+import keras_ae  # noqa: E402
+from keras_ae import cli  # noqa: E402
+from keras_ae import datasets  # noqa: E402
+from keras_ae import evaluation  # noqa: E402
+from keras_ae import zoo  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Settings of `keras_ae.evaluation.evaluate` for the cards (and the tests).
+EVALUATION = {"num_samples": 100, "seed": 0}
+
+_DIGITS = ["--dataset", "digits", "--latent-dim", "8", "--hidden-units", "64,32",
+           "--batch-size", "64"]
+# Fashion-MNIST models are kept small (784-128-16) so that the zoo stays a few MB.
+_FASHION = ["--dataset", "fashion_mnist", "--latent-dim", "16", "--hidden-units", "128",
+            "--batch-size", "128"]
+
+#: name -> (arguments of `keras-ae train`, picture kept in the zoo)
+ZOO = {
+    "autoencoder_digits": (["autoencoder", *_DIGITS, "--epochs", "100"],
+                           "reconstructions.png"),
+    "denoising_digits": (["denoising", *_DIGITS, "--noise", "masking:0.3",
+                          "--epochs", "100"], "denoising.png"),
+    "sparse_digits": (["sparse", "--dataset", "digits", "--latent-dim", "64",
+                       "--hidden-units", "none", "--learning-rate", "0.003",
+                       "--batch-size", "64", "--epochs", "100"], "filters.png"),
+    "stacked_digits": (["stacked", *_DIGITS, "--noise", "masking:0.3", "--epochs", "50",
+                        "--learning-rate", "0.003"], "reconstructions.png"),
+    "vae_digits": (["vae", *_DIGITS, "--epochs", "100"], "samples.png"),
+    "aae_digits": (["aae", *_DIGITS, "--batch-size", "32", "--epochs", "60"],
+                   "samples.png"),
+    "autoencoder_fashion": (["autoencoder", *_FASHION, "--epochs", "10"],
+                            "reconstructions.png"),
+    "denoising_fashion": (["denoising", *_FASHION, "--noise", "masking:0.3",
+                           "--epochs", "10"], "denoising.png"),
+    "stacked_fashion": (["stacked", *_FASHION, "--noise", "masking:0.3", "--epochs", "5",
+                         "--learning-rate", "0.003"], "reconstructions.png"),
+    "vae_fashion": (["vae", *_FASHION, "--epochs", "10"], "samples.png"),
+    "aae_fashion": (["aae", *_FASHION, "--epochs", "10"], "samples.png"),
+}
+
+
+def _dir_size(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def _test_split(dataset):
+    (_, _), (x_test, _) = datasets.load_data(dataset)
+    return x_test
+
+
+def make_one(name, out_root, work):
+    """Trains, exports and documents zoo model ``name``; returns its index entry."""
+    argv, picture = ZOO[name]
+    run_dir = os.path.join(work, name)
+    train_argv = ["train", *argv, "--out", run_dir, "--verbose", "2"]
+    start = time.perf_counter()
+    code = cli.main(train_argv)
+    if code != 0:
+        raise SystemExit(f"training {name} failed (exit code {code})")
+    with open(os.path.join(run_dir, "card.json"), encoding="utf-8") as f:
+        card = json.load(f)
+    # Reload without the optimizer state (a third of the size for Adam) and export.
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+    target = os.path.join(out_root, name)
+    keras_ae.export_saved_model(model, target, overwrite=True)
+    shutil.copy(os.path.join(run_dir, picture), os.path.join(target, picture))
+    # Metrics of the files as shipped (what zoo.load reproduces).
+    shipped = keras.models.load_model(
+        os.path.join(target, "assets.extra", "model.keras"), compile=False
+    )
+    shipped.compile()
+    x_test = _test_split(card["dataset"])
+    card["metrics"] = evaluation.evaluate(shipped, x_test, **EVALUATION)
+    card["evaluation"] = dict(EVALUATION)
+    card["name"] = name
+    card["command"] = "keras-ae " + shlex.join(
+        ["train", *argv, "--out", f"runs/{name}"]
+    )
+    metadata = keras_ae.export.read_metadata(target)
+    card["endpoints"] = sorted(metadata["endpoints"])
+    card["files"] = {
+        "saved_model": ".",
+        "keras": "assets.extra/model.keras",
+        "plots": [picture],
+        "size_bytes": 0,
+    }
+    card["training"]["wall_seconds_including_export"] = round(
+        time.perf_counter() - start, 1
+    )
+    card["files"]["size_bytes"] = _dir_size(target)
+    with open(os.path.join(target, "card.json"), "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+    with open(os.path.join(target, "README.md"), "w", encoding="utf-8") as f:
+        f.write(zoo.card_markdown(card))
+    card["files"]["size_bytes"] = _dir_size(target)
+    with open(os.path.join(target, "card.json"), "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+    return {
+        "name": name,
+        "model": card["model"],
+        "class": card["class"],
+        "title": card["title"],
+        "paper": card["paper"],
+        "dataset": card["dataset"],
+        "latent_dim": card["config"]["latent_dim"],
+        "params": card["params"],
+        "architecture": card["architecture"],
+        "metrics": card["metrics"],
+        "size_bytes": card["files"]["size_bytes"],
+        "dir": name,
+        "files": {
+            "keras": f"{name}/assets.extra/model.keras",
+            "saved_model": name,
+            "card": f"{name}/card.json",
+            "readme": f"{name}/README.md",
+        },
+    }
+
+
+def write_index(out_root, entries):
+    entries = sorted(entries, key=lambda e: list(ZOO).index(e["name"]))
+    with open(os.path.join(out_root, zoo.INDEX_FILE), "w", encoding="utf-8") as f:
+        json.dump({"format": 1, "models": entries}, f, indent=2)
+    lines = [
+        "# keras_ae pretrained zoo",
+        "",
+        "Regenerate with `python saved_models/make_zoo.py`; list with "
+        "`keras-ae zoo list`, read a card with `keras-ae zoo show NAME`, load with "
+        "`keras_ae.zoo.load(NAME)` / `keras_ae.zoo.load_encoder(NAME)`.",
+        "Every folder is a TF SavedModel export (`tf.saved_model.load(folder)`) "
+        "holding the Keras model at `assets.extra/model.keras` and its model card.",
+        "Metrics are on the test split; `bce` reconstruction losses are nats per "
+        "example (summed over pixels).",
+        "",
+        "| name | model | data | architecture | params | rec. loss | MSE | other | size |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        m = e["metrics"]
+        other = []
+        for key in ("log_likelihood", "denoising_mse", "prior_frechet", "mean_activation"):
+            if key in m:
+                other.append(f"{key} {m[key]:.4g}")
+        lines.append(
+            f"| [{e['name']}]({e['name']}/README.md) | {e['class']} | {e['dataset']} | "
+            f"{e['architecture'].split(' (')[0]} | {e['params']:,} | "
+            f"{m['reconstruction_loss']:.2f} | {m['mse']:.4f} | {', '.join(other)} | "
+            f"{e['size_bytes'] / 1e6:.2f} MB |"
+        )
+    total = sum(e["size_bytes"] for e in entries)
+    lines += ["", f"Total: {len(entries)} models, {total / 1e6:.1f} MB."]
+    with open(os.path.join(out_root, "README.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help="comma-separated names (default: all)")
+    parser.add_argument("--out", default=HERE, help="zoo folder (default: this folder)")
+    parser.add_argument("--list", action="store_true", help="print the commands and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, (train_argv, _) in ZOO.items():
+            print(f"{name:<22} keras-ae train {shlex.join(train_argv)}")
+        return 0
+    names = list(ZOO) if not args.only else args.only.split(",")
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        parser.error(f"unknown zoo names: {unknown}")
+    index_path = os.path.join(args.out, zoo.INDEX_FILE)
+    entries = {}
+    if os.path.exists(index_path):
+        with open(index_path, encoding="utf-8") as f:
+            entries = {e["name"]: e for e in json.load(f)["models"] if e["name"] in ZOO}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        for name in names:
+            t0 = time.perf_counter()
+            entries[name] = make_one(name, args.out, work)
+            print(f"== {name}: {time.perf_counter() - t0:.0f}s", flush=True)
+    write_index(args.out, list(entries.values()))
+    print(f"zoo written to {args.out} in {time.perf_counter() - start:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
