@@ -410,17 +410,30 @@ class BaseAutoencoder(keras.Model):
             minimise) and the reconstruction.
         """
         y_pred = self(x, training=training)
-        per_example = losses.reconstruction(
-            self.reconstruction_loss,
-            y,
-            y_pred,
-            from_logits=self.reconstruction_from_logits(),
-        )
-        rec = losses.reduce_mean(per_example, sample_weight)
-        x_hat = ops.sigmoid(y_pred) if self.reconstruction_from_logits() else y_pred
-        mse = losses.reduce_mean(losses.mean_squared_error(y, x_hat), sample_weight)
+        rec, mse = self.reconstruction_terms(y, y_pred, sample_weight)
         total = rec + self.regularization_loss()
         return {"loss": total, "reconstruction_loss": rec, "mse": mse}, y_pred
+
+    def reconstruction_terms(self, y, y_pred, sample_weight=None):
+        """Batch-mean reconstruction loss and per-feature MSE (float32).
+
+        Args:
+            y: targets.
+            y_pred: the decoder's outputs (logits when
+                `reconstruction_from_logits()`).
+            sample_weight: optional per-example weights.
+
+        Returns:
+            ``(reconstruction_loss, mse)`` scalars.
+        """
+        from_logits = self.reconstruction_from_logits()
+        per_example = losses.reconstruction(
+            self.reconstruction_loss, y, y_pred, from_logits=from_logits
+        )
+        rec = losses.reduce_mean(per_example, sample_weight)
+        x_hat = ops.sigmoid(y_pred) if from_logits else y_pred
+        mse = losses.reduce_mean(losses.mean_squared_error(y, x_hat), sample_weight)
+        return rec, mse
 
     def regularization_loss(self):
         """Sum of the layers' ``losses`` (weight regularizers), float32."""

@@ -6,7 +6,6 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_ae import losses
 from keras_ae import regularizers
 from keras_ae.models.base import BaseAutoencoder
 
@@ -172,13 +171,7 @@ class SparseAutoencoder(BaseAutoencoder):
         """
         codes = self.encoder(x, training=training)
         y_pred = self.decoder(codes, training=training)
-        from_logits = self.reconstruction_from_logits()
-        per_example = losses.reconstruction(
-            self.reconstruction_loss, y, y_pred, from_logits=from_logits
-        )
-        rec = losses.reduce_mean(per_example, sample_weight)
-        x_hat = ops.sigmoid(y_pred) if from_logits else y_pred
-        mse = losses.reduce_mean(losses.mean_squared_error(y, x_hat), sample_weight)
+        rec, mse = self.reconstruction_terms(y, y_pred, sample_weight)
         penalty = self.sparsity_penalty(codes)
         mean_activation = ops.mean(ops.abs(ops.cast(codes, "float32")))
         terms = {
