@@ -6,6 +6,7 @@ from a non-editable install.
 """
 import os
 
+from setuptools import find_packages
 from setuptools import setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +23,6 @@ def _zoo_files():
 
 setup(
     package_dir={"keras_ae": "keras_ae", "keras_ae.saved_models": "saved_models"},
-    packages=["keras_ae", "keras_ae.layers", "keras_ae.models", "keras_ae.saved_models"],
+    packages=find_packages(include=["keras_ae", "keras_ae.*"]) + ["keras_ae.saved_models"],
     package_data={"keras_ae.saved_models": ["**/*", "*"]},
 )
