@@ -212,6 +212,34 @@ class StackedAutoencoder(BaseAutoencoder):
         self._recompile()
         return self
 
+    def _optimizer_variables(self):
+        """Every variable of the layer pairs, frozen or not, in a fixed order."""
+        seen, variables = set(), []
+        for i in range(self.num_layers):
+            for layer in self.layer_pair(i):
+                for v in layer.weights:
+                    if id(v) not in seen:
+                        seen.add(id(v))
+                        variables.append(v)
+        return variables
+
+    def compile(self, optimizer=None, **kwargs):
+        """Like `BaseAutoencoder.compile`; the optimizer is built on every layer.
+
+        Building the optimizer on the frozen layers too lets `freeze_layers`
+        unfreeze them later with the same optimizer, and keeps the optimizer
+        state loadable from a ``.keras`` file whatever is frozen.
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        if not self.optimizer.built:
+            self.optimizer.build(self._optimizer_variables())
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("loss", "loss_weights"):
+            config.pop(key, None)
+        self.compile(**config)
+
     def _recompile(self):
         if not self.compiled or not hasattr(self, "_compile_config"):
             return
