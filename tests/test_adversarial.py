@@ -498,62 +498,74 @@ def test_keras_reload_restores_all_three_optimizers(tmp_path):
     )
 
 
-_RESUME_SCRIPT = """
-import numpy as np, keras, keras_ae
+class _Interrupt(keras.callbacks.Callback):
+    """Records the epochs run; raises at the end of epoch ``stop_after``."""
 
-seen = []
+    def __init__(self, stop_after=-1):
+        super().__init__()
+        self.stop_after = stop_after
+        self.seen = []
 
-class Stop(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
-        seen.append(epoch)
+        self.seen.append(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch == {stop_after}:
+        if epoch == self.stop_after:
             raise RuntimeError("interrupted")
+
+
+def _state_arrays(model):
+    return [np.asarray(w) for w in model.weights] + [
+        a for arrays in _optimizer_arrays(model) for a in arrays
+    ]
+
+
+_RESUME_SCRIPT = """
+import numpy as np, keras, keras_ae
+from test_adversarial import _Interrupt, _state_arrays
 
 model = keras_ae.AAE(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
 model.compile()
-callbacks = [keras.callbacks.BackupAndRestore({backup!r}), Stop()]
-try:
-    model.fit(np.load({x!r}), epochs=4, batch_size=16, shuffle=False, verbose=0,
-              callbacks=callbacks)
-except RuntimeError:
-    pass
-np.save({out!r} + ".epochs.npy", np.array(seen))
-np.savez({out!r}, *[np.asarray(w) for w in model.weights],
-         *[np.asarray(v) for o in (model.optimizer, model.discriminator_optimizer,
-                                  model.generator_optimizer) for v in o.variables])
+interrupt = _Interrupt()
+model.fit(np.load({x!r}), epochs=4, batch_size=16, shuffle=False, verbose=0,
+          callbacks=[keras.callbacks.BackupAndRestore({backup!r}), interrupt])
+np.save({out!r} + ".epochs.npy", np.array(interrupt.seen))
+np.savez({out!r}, *_state_arrays(model))
 """
 
 
 def test_backup_and_restore_resumes_exactly_in_a_fresh_process(tmp_path):
-    x_path = str(tmp_path / "x.npy")
+    """Two epochs here, a crash, then a new process resumes from the backup
+    and ends exactly where four uninterrupted epochs end: weights, prior
+    stream and all three optimizers (iterations and slots)."""
+    x_path, out = str(tmp_path / "x.npy"), str(tmp_path / "resumed.npz")
     np.save(x_path, X_FLAT)
     backup = str(tmp_path / "backup")
-
-    def run(stop_after, out):
-        run_in_fresh_process(
-            _RESUME_SCRIPT.format(stop_after=stop_after, backup=backup, x=x_path, out=out)
-        )
-        with np.load(out) as f:
-            arrays = [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
-        return arrays, list(np.load(out + ".epochs.npy"))
-
-    _, epochs = run(1, str(tmp_path / "part.npz"))  # two epochs, then a crash
-    assert epochs == [0, 1]
-    resumed, epochs = run(-1, str(tmp_path / "resumed.npz"))  # a new process
-    assert epochs == [2, 3], "training did not resume from the backup"
-    # The reference: four uninterrupted epochs in this process.
     model = keras_ae.AAE(**SMALL)
     model.compile()
-    fit_quietly(model, X_FLAT, epochs=4)
-    expected = [np.asarray(w) for w in model.weights] + [
-        a for arrays in _optimizer_arrays(model) for a in arrays
-    ]
+    interrupt = _Interrupt(stop_after=1)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit_quietly(
+            model, X_FLAT, epochs=4,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), interrupt],
+        )
+    assert interrupt.seen == [0, 1]
+    run_in_fresh_process(
+        f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+        + _RESUME_SCRIPT.format(backup=backup, x=x_path, out=out)
+    )
+    assert list(np.load(out + ".epochs.npy")) == [2, 3], "it did not resume"
+    with np.load(out) as f:
+        resumed = [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+    # The reference: four uninterrupted epochs.
+    reference = keras_ae.AAE(**SMALL)
+    reference.compile()
+    fit_quietly(reference, X_FLAT, epochs=4)
+    expected = _state_arrays(reference)
     assert len(resumed) == len(expected)
     for a, b in zip(resumed, expected):
         np.testing.assert_allclose(a, b, atol=1e-6)
-    assert [int(o.iterations) for o in _optimizers(model)] == [16, 16, 16]
+    assert [int(o.iterations) for o in _optimizers(reference)] == [16, 16, 16]
 
 
 # ------------------------------------------------------- it matches the prior
