@@ -80,7 +80,11 @@ PARITY_CASES = pytest.mark.parametrize(
     "case", MODEL_CASES + REGULARIZED_CASES, ids=lambda c: c.id
 )
 STOCHASTIC = [c for c in MODEL_CASES if c.stochastic]
-DETERMINISTIC = [c for c in MODEL_CASES if not c.stochastic]
+# The first case of every model class (slower checks run on these only).
+FIRST_OF_CLASS = {}
+for _case in MODEL_CASES:
+    FIRST_OF_CLASS.setdefault(_case.cls_name, _case.id)
+FIRST_OF_CLASS = set(FIRST_OF_CLASS.values())
 
 
 class _NaiveAutoencoder(keras_ae.Autoencoder):
@@ -142,12 +146,26 @@ def test_one_step_matches_single_device(case, mirrored_strategy):
     assert set(dist_logs) == set(ref_logs)
     for name, values in ref_logs.items():
         np.testing.assert_allclose(dist_logs[name], values, rtol=1e-5, atol=1e-6)
+    if case.id not in FIRST_OF_CLASS:
+        return
     # test_step: the same evaluation, inside the scope too.
     expected = ref.evaluate(x, batch_size=BATCH, verbose=0, return_dict=True)
     with mirrored_strategy.scope():
         got = dist.evaluate(x, batch_size=BATCH, verbose=0, return_dict=True)
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-5, atol=1e-6)
+    # XLA (what Keras picks on GPU): the same step. (Not under the strategy
+    # here: XLA cannot place variables across the logical CPUs of one
+    # physical device, plain Keras fails there too.)
+    xla = compile_sgd(case.make_fixed(), LEARNING_RATE, jit_compile=True)
+    _fit_one_step(xla, x)
+    if hasattr(case.cls, "draw_prior"):
+        # Prior draws stay on, and TF's stateless random kernels give other
+        # numbers under XLA: compare the size of the update.
+        ratio = _global_norm(_deltas(xla, start)) / _global_norm(_deltas(ref, start))
+        assert 0.8 < ratio < 1.25, ratio
+    else:
+        _assert_parity(start, ref, xla)
 
 
 def test_regularizer_losses_take_part_in_the_parity_step():
@@ -174,7 +192,9 @@ def test_naive_step_fails_the_parity_check(mirrored_strategy):
         np.testing.assert_allclose(d_dist, 2.0 * d_ref, rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", STOCHASTIC, ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "case", [c for c in STOCHASTIC if c.id in FIRST_OF_CLASS], ids=lambda c: c.id
+)
 def test_one_step_update_size_with_noise_on(case, mirrored_strategy):
     """Noise on: other draws, but an update of the same size (not 2x)."""
     x = case.x
@@ -271,7 +291,9 @@ def test_prior_draws_differ_per_replica_and_match_one_device(case, mirrored_stra
     np.testing.assert_allclose(np.concatenate(draws), np.asarray(expected), atol=1e-6)
 
 
-@pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "case", STOCHASTIC + [c for c in MODEL_CASES if not c.stochastic][:1], ids=lambda c: c.id
+)
 def test_same_batch_gives_per_replica_losses_differing_only_by_noise(
     case, mirrored_strategy
 ):
@@ -298,14 +320,22 @@ def test_same_batch_gives_per_replica_losses_differing_only_by_noise(
 @pytest.mark.skipif(
     not hasattr(keras_ae, "greedy_pretrain"), reason="greedy_pretrain not exported"
 )
-def test_greedy_pretraining_stages_match_single_device(mirrored_strategy):
+def test_greedy_pretraining_stages_match_single_device(mirrored_strategy, monkeypatch):
     """Every stage (sparse + denoising layers, noise held at level 0) and the
     fine-tuning step of the stack give the same weights under the strategy."""
+    import keras_ae.pretraining
+
+    # Batches in a fixed order. Keras's `fit` under a strategy pulls one
+    # batch from a fresh iterator before training (`_maybe_symbolic_build`),
+    # so a dataset that reshuffles every iteration starts the epoch on
+    # another order than on one device.
+    monkeypatch.setattr(
+        keras_ae.pretraining,
+        "_shuffled_batches",
+        lambda h, batch_size, seed: tf.data.Dataset.from_tensor_slices(h).batch(batch_size),
+    )
 
     def pretrain():
-        # greedy_pretrain's `fit` shuffles with the global seed (its `seed`
-        # does not fix the batch order): fix it for the comparison.
-        keras.utils.set_random_seed(0)
         return keras_ae.greedy_pretrain(
             X_FLAT,
             (8, 4),
