@@ -442,7 +442,7 @@ def test_random_draws_same_update_size_and_naive_step_doubles(mirrored_strategy)
 # ------------------------------------------------------- mixed precision
 
 
-def test_mixed_float16_scales_all_three_optimizers(restore_policy):
+def test_mixed_float16_scales_all_three_optimizers(restore_policy, tmp_path):
     """Every optimizer is a LossScaleOptimizer and every phase scales its
     loss: the update equals the float32 one (a phase that forgot
     `scale_loss` would move ~scale times less)."""
@@ -466,6 +466,15 @@ def test_mixed_float16_scales_all_three_optimizers(restore_policy):
     # Loss scaling is the optimizers' own: losses are float32.
     terms, _ = model.compute_loss_terms(x, x, training=False)
     assert all(v.dtype == "float32" for v in terms.values())
+    # A reload gives three loss-scaled optimizers with their state.
+    path = str(tmp_path / "mixed.keras")
+    model.save(path)
+    keras.config.set_dtype_policy("float32")
+    reloaded = keras.models.load_model(path)
+    for got, want in zip(_optimizers(reloaded), _optimizers(model)):
+        assert isinstance(got, keras.optimizers.LossScaleOptimizer)
+        assert int(got.iterations) == 1
+        assert float(got.dynamic_scale) == float(want.dynamic_scale)
 
 
 # ------------------------------------------------------- save and resume
