@@ -165,3 +165,26 @@ def test_two_workers_stay_in_sync_with_noise_on(case, worker_results):
     fixed, _ = _load(worker_results, case.id, 0)
     assert any(not np.allclose(a, b, atol=1e-6) for a, b in zip(w0, fixed))
     assert all(np.all(np.isfinite(v)) for v in logs0.values())
+
+
+@pytest.mark.slow
+def test_multi_worker_example_runs(tmp_path):
+    """examples/multi_worker.py starts two local workers and saves the model."""
+    script = os.path.join(os.path.dirname(WORKER), "..", "examples", "multi_worker.py")
+    out = tmp_path / "out"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
+    env.pop("TF_CONFIG", None)
+    proc = subprocess.run(
+        [sys.executable, script, "--data", "digits", "--model", "vae", "--epochs", "1",
+         "--steps-per-epoch", "3", "--eval-steps", "1", "--batch-size", "32",
+         "--timeout", str(TIMEOUT), "--out", str(out)],
+        capture_output=True, text=True, timeout=TIMEOUT + 60, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 replicas" in proc.stdout and "Saved" in proc.stdout, proc.stdout
+    import keras
+
+    import keras_ae  # noqa: F401  (registers the classes)
+
+    model = keras.models.load_model(str(out / "vae.keras"))
+    assert model.input_shape == (64,)
