@@ -41,8 +41,8 @@ EVALUATION = {"num_samples": 100, "seed": 0}
 
 _DIGITS = ["--dataset", "digits", "--latent-dim", "8", "--hidden-units", "64,32",
            "--batch-size", "64"]
-# Fashion-MNIST models are kept small (784-128-16) so that the zoo stays a few MB.
-_FASHION = ["--dataset", "fashion_mnist", "--latent-dim", "16", "--hidden-units", "128",
+# Fashion-MNIST models are kept small (784-64-16) so that the zoo stays small.
+_FASHION = ["--dataset", "fashion_mnist", "--latent-dim", "16", "--hidden-units", "64",
             "--batch-size", "128"]
 
 #: name -> (arguments of `keras-ae train`, picture kept in the zoo)
@@ -53,7 +53,7 @@ ZOO = {
                           "--epochs", "100"], "denoising.png"),
     "sparse_digits": (["sparse", "--dataset", "digits", "--latent-dim", "64",
                        "--hidden-units", "none", "--learning-rate", "0.003",
-                       "--batch-size", "64", "--epochs", "100"], "filters.png"),
+                       "--batch-size", "64", "--epochs", "100"], "reconstructions.png"),
     "stacked_digits": (["stacked", *_DIGITS, "--noise", "masking:0.3", "--epochs", "50",
                         "--learning-rate", "0.003"], "reconstructions.png"),
     "vae_digits": (["vae", *_DIGITS, "--epochs", "100"], "samples.png"),
@@ -61,12 +61,18 @@ ZOO = {
                    "samples.png"),
     "autoencoder_fashion": (["autoencoder", *_FASHION, "--epochs", "10"],
                             "reconstructions.png"),
-    "denoising_fashion": (["denoising", *_FASHION, "--noise", "masking:0.3",
+    # Gaussian noise: masking without rescaling shifts the mean input and the
+    # model then over-brightens clean images (test MSE 0.027 vs 0.014).
+    "denoising_fashion": (["denoising", *_FASHION, "--noise", "gaussian:0.3",
                            "--epochs", "10"], "denoising.png"),
     "stacked_fashion": (["stacked", *_FASHION, "--noise", "masking:0.3", "--epochs", "5",
                          "--learning-rate", "0.003"], "reconstructions.png"),
     "vae_fashion": (["vae", *_FASHION, "--epochs", "10"], "samples.png"),
-    "aae_fashion": (["aae", *_FASHION, "--epochs", "10"], "samples.png"),
+    # With the default optimizers the discriminator wins on Fashion-MNIST
+    # (accuracy ~0.96, codes' std ~2: prior_frechet ~21) but reconstructions are
+    # good; one learning rate (2e-4 or 3e-4) for all three phases matches the
+    # prior (frechet ~6) while the reconstruction degrades (MSE 0.05-0.06).
+    "aae_fashion": (["aae", *_FASHION, "--epochs", "20"], "samples.png"),
 }
 
 
