@@ -119,7 +119,7 @@ RECIPES = (
         paper="Bengio et al., NIPS 2006; Vincent et al., JMLR 2010",
         purpose="deep encoders pretrained layer by layer, then fine-tuned",
         defaults=dict(noise="masking"),
-        demo=dict(latent_dim=8, epochs=30),
+        demo=dict(latent_dim=8, epochs=30, learning_rate=3e-3),
         noisy=True,
     ),
     Recipe(
