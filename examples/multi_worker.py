@@ -121,7 +121,6 @@ def train(args):
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    import keras
 
     import keras_ae
 

@@ -141,6 +141,14 @@ MODEL_CASES = _available(
 )
 
 
+def one_per_class(cases=None):
+    """The first case of every model class in ``cases`` (default: all)."""
+    first = {}
+    for case in MODEL_CASES if cases is None else cases:
+        first.setdefault(case.cls_name, case)
+    return list(first.values())
+
+
 def weights_of(model):
     return [np.array(v) for v in model.weights]
 
@@ -213,5 +221,6 @@ __all__ = [
     "run_in_fresh_process",
     "fit_quietly",
     "compile_sgd",
+    "one_per_class",
     "keras",
 ]

@@ -30,6 +30,7 @@ from harness import X_FLAT  # noqa: E402
 from harness import ModelCase  # noqa: E402
 from harness import assert_weights_close  # noqa: E402
 from harness import compile_sgd  # noqa: E402
+from harness import one_per_class  # noqa: E402
 from harness import weights_of  # noqa: E402
 from keras_ae.layers.random_layer import RandomLayer  # noqa: E402
 from keras_ae.layers.sampling import Sampling  # noqa: E402
@@ -81,10 +82,7 @@ PARITY_CASES = pytest.mark.parametrize(
 )
 STOCHASTIC = [c for c in MODEL_CASES if c.stochastic]
 # The first case of every model class (slower checks run on these only).
-FIRST_OF_CLASS = {}
-for _case in MODEL_CASES:
-    FIRST_OF_CLASS.setdefault(_case.cls_name, _case.id)
-FIRST_OF_CLASS = set(FIRST_OF_CLASS.values())
+FIRST_OF_CLASS = {c.id for c in one_per_class()}
 
 
 class _NaiveAutoencoder(keras_ae.Autoencoder):

@@ -23,9 +23,14 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from harness import MODEL_CASES  # noqa: E402
+from harness import one_per_class  # noqa: E402
 
-CASES = pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.id)
 POLICIES = pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+# Loss scaling (float16) is where models differ: every case runs float16;
+# bfloat16 and the compile defaults run once per model class.
+RUNS = [(c, "mixed_float16") for c in MODEL_CASES] + [
+    (c, "mixed_bfloat16") for c in one_per_class()
+]
 BATCH = 16
 STEPS = 2  # X_IMG has 32 examples
 LEARNING_RATE = 0.1
@@ -82,8 +87,9 @@ def _float32_run(case):
     return _FLOAT32_RUNS[case.id]
 
 
-@CASES
-@POLICIES
+@pytest.mark.parametrize(
+    "case,policy", RUNS, ids=[f"{p}-{c.id}" for c, p in RUNS]
+)
 def test_training_follows_float32_with_float32_losses_and_outputs(
     case, policy, restore_policy
 ):
@@ -124,7 +130,7 @@ def test_training_follows_float32_with_float32_losses_and_outputs(
     assert y_pred.dtype == tf.float32
 
 
-@CASES
+@pytest.mark.parametrize("case", one_per_class(), ids=lambda c: c.id)
 @POLICIES
 def test_default_compile_loss_scales_every_optimizer(case, policy, restore_policy):
     keras.config.set_dtype_policy(policy)

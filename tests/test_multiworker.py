@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import multiworker_worker as worker
-from harness import MODEL_CASES
+from harness import one_per_class
 from harness import compile_sgd
 from harness import weights_of
 
@@ -35,10 +35,7 @@ NUM_WORKERS = 2
 TIMEOUT = 240  # seconds for both workers, start-up included
 
 # One case per model class (the first of each), plus one noisy run.
-_FIRST_OF_CLASS = {}
-for _case in MODEL_CASES:
-    _FIRST_OF_CLASS.setdefault(_case.cls_name, _case)
-CASES = list(_FIRST_OF_CLASS.values())
+CASES = one_per_class()
 NOISY = [c for c in CASES if c.stochastic][:1]
 
 
@@ -67,9 +64,10 @@ def _run_workers(out_dir, runs):
     procs, logs = [], []
     try:
         for index in range(NUM_WORKERS):
+            tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
             env = dict(
                 os.environ,
-                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                TF_CONFIG=json.dumps(tf_config),
                 TF_CPP_MIN_LOG_LEVEL="2",
                 CUDA_VISIBLE_DEVICES="-1",
             )

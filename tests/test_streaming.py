@@ -18,6 +18,7 @@ import tensorflow as tf  # noqa: E402
 import keras_ae  # noqa: E402
 from harness import MODEL_CASES  # noqa: E402
 from harness import assert_weights_close  # noqa: E402
+from harness import one_per_class  # noqa: E402
 from harness import weights_of  # noqa: E402
 
 BATCH = 8
@@ -66,14 +67,9 @@ def _write_shards(directory, x, num_shards=3):
     return np.concatenate(stored)
 
 
-# Every case streams x; one case per model class (its own train step)
-# streams (x, y) too.
-_FIRST_OF_CLASS = {}
-for _case in MODEL_CASES:
-    _FIRST_OF_CLASS.setdefault(_case.cls_name, _case)
-STREAMS = [(c, False) for c in MODEL_CASES] + [
-    (c, True) for c in _FIRST_OF_CLASS.values()
-]
+# One case per model class (each class has its own training step), streaming
+# x and (x, y).
+STREAMS = [(c, t) for c in one_per_class() for t in (False, True)]
 
 
 @pytest.mark.parametrize(
