@@ -269,6 +269,23 @@ def test_replicas_draw_independent_reproducible_noise(case, mirrored_strategy):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.skipif(not STOCHASTIC, reason="no stochastic model case")
+def test_noise_check_catches_replicas_sharing_a_seed(mirrored_strategy, monkeypatch):
+    """Without the per-replica seed (trap 8) every replica draws the same
+    noise: the checks above would fail."""
+    from keras_ae import distribute
+
+    monkeypatch.setattr(distribute, "replica_seed", lambda gen: gen.next())
+    case = STOCHASTIC[0]
+    x = case.x[:8]
+    with mirrored_strategy.scope():
+        model = case.make()
+    for first, second in _replica_draws(model, x, mirrored_strategy):
+        np.testing.assert_array_equal(first, second)
+    losses = _replica_losses(model, x, mirrored_strategy)
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+
 @pytest.mark.parametrize(
     "case", [c for c in MODEL_CASES if hasattr(c.cls, "draw_prior")], ids=lambda c: c.id
 )
