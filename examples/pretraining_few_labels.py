@@ -20,8 +20,9 @@ measures it:
    trained the same way for the same number of steps;
 3. **linear probes**: logistic regression on the *frozen* 500-d pretrained
    codes, and on PCA codes of the same size fitted on the same unlabelled
-   images (the regularisation strength of both is picked by 5-fold
-   cross-validation on the labelled set).
+   images (standardisation on/off and the regularisation strength are picked
+   by 5-fold cross-validation on the labelled set, for each representation);
+   raw pixels as a reference.
 
 Each seed draws its own labelled subset (balanced, 100 per class for 1,000
 labels), its own unlabelled subset and its own initial weights; the
@@ -36,6 +37,24 @@ python examples/pretraining_few_labels.py --unlabelled 20000 --pretrain-epochs 8
 ```
 
 Shorter smoke run: ``--unlabelled 2000 --pretrain-epochs 1 --finetune-epochs 2 --seeds 0``.
+
+## Measured (the command above, seeds 0, 1, 2; 2 shared CPU cores, ~11 min)
+
+Fashion-MNIST test accuracy, 1,000 labels, 20,000 unlabelled images,
+784-500-500-500 sigmoid, masking 0.25, 8 pretraining epochs per layer
+(Adam 1e-3, batch 64), fine-tuning 30 epochs (Adam 1e-3, batch 64):
+
+| body | test accuracy (mean ± std, 3 seeds) |
+|---|---|
+| fine-tuned, greedy pretrained | 0.8062 ± 0.0085 |
+| fine-tuned, random init | 0.7910 ± 0.0094 |
+| linear probe, frozen pretrained codes (500-d) | 0.8137 ± 0.0021 |
+| linear probe, PCA-500 codes | 0.7969 ± 0.0041 |
+| linear probe, raw pixels | 0.7957 ± 0.0058 |
+
+Pretraining wins for every seed (+2.4, +1.8, +0.3 points fine-tuned); the
+frozen pretrained codes are the best of all, ahead of PCA by 1.7 points:
+with 1,000 labels, full fine-tuning partly overwrites what pretraining found.
 """
 
 import argparse
@@ -50,7 +69,7 @@ import numpy as np  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -118,9 +137,14 @@ def linear_probe(train_codes, y, test_codes, y_test):
 
 
 def _linear_probe(train_codes, y, test_codes, y_test):
+    # Standardising PCA codes whitens them (it inflates the noisy low-variance
+    # components), so cross-validation picks the scaling as well as C.
     probe = GridSearchCV(
-        make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-        {"logisticregression__C": [0.01, 0.1, 1.0]},
+        Pipeline([("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=3000))]),
+        {
+            "scale": [StandardScaler(), "passthrough"],
+            "logreg__C": [1e-3, 1e-2, 1e-1, 1.0, 10.0],
+        },
         cv=5,
     )
     probe.fit(train_codes, y)
@@ -157,6 +181,7 @@ def run_seed(data, args, seed):
     result["probe_pca"] = linear_probe(
         pca.transform(x[labelled]), y[labelled], pca.transform(x_test), y_test
     )
+    result["probe_pixels"] = linear_probe(x[labelled], y[labelled], x_test, y_test)
 
     start = time.time()
     result["finetune_pretrained"] = fine_tune(
@@ -172,7 +197,7 @@ def run_seed(data, args, seed):
 
 
 def summarize(results):
-    keys = ("finetune_pretrained", "finetune_random", "probe_pretrained", "probe_pca")
+    keys = ("finetune_pretrained", "finetune_random", "probe_pretrained", "probe_pca", "probe_pixels")
     summary = {}
     for key in keys:
         values = np.array([r[key] for r in results])
@@ -208,6 +233,7 @@ def main(argv=None):
         "finetune_random": "fine-tuned, random init",
         "probe_pretrained": "linear probe, frozen pretrained codes",
         "probe_pca": f"linear probe, PCA-{args.layer_units[-1]} codes",
+        "probe_pixels": "linear probe, raw pixels (reference)",
     }
     for key, name in names.items():
         s = summary[key]

@@ -233,6 +233,12 @@ def greedy_pretrain(
     noises = [_clone_layer(v) for v in _per_layer(noise, "noise", n)]
     levels = _per_layer(noise_level, "noise_level", n)
     sparsities = _per_layer(sparsity, "sparsity", n)
+    for i, (layer_noise, level) in enumerate(zip(noises, levels)):
+        if layer_noise is None and level is not None:
+            raise ValueError(
+                f"`noise_level` is set for layer {i + 1} but it has no `noise`. "
+                f"Received: noise={noise!r}, noise_level={noise_level!r}"
+            )
     epochs_list = _per_layer(epochs, "epochs", n)
     for e in epochs_list:
         if isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0:

@@ -177,6 +177,8 @@ def test_pretraining_is_reproducible_with_a_seed():
         (dict(layer_units=(4, 2), batch_size=0), ValueError, "batch_size.*Received"),
         (dict(layer_units=(4, 2), optimizer=3), ValueError, "optimizer.*Received"),
         (dict(layer_units=(4, 2), noise="blur"), ValueError, "noise"),
+        (dict(layer_units=(4, 2), noise=[None, "masking"], noise_level=0.2), ValueError,
+         "no `noise`.*Received"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
