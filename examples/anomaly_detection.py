@@ -17,10 +17,14 @@ the "anomaly", trains `keras_ae.Autoencoder` on the nine others, and asks:
    is caught?
 
 The score is the per-image mean squared error of the deterministic
-reconstruction (`model.reconstruct`). How good the detector is depends on
-the held-out class: some classes are easy to tell apart (trousers, bags),
-others resemble a training class (a shirt is close to a T-shirt or a
-pullover); try ``--anomaly Shirt``.
+reconstruction (`model.reconstruct`). With the defaults (5 epochs) the
+trousers get a clearly higher mean score (0.031 against 0.011-0.023 for the
+normal classes) and a ROC AUC of 0.86, yet the 1%-false-alarm threshold
+catches only a few percent of them: the worst-reconstructed images are
+striped or detailed *normal* garments. The reconstruction error measures
+detail as much as novelty, which is the main limit of this detector; a lower
+``--quantile`` trades false alarms for recall, and ``--anomaly Shirt`` (a
+class close to T-shirts and pullovers) shows a harder case.
 
 Run (about a minute on 2 CPU cores):
 
