@@ -1,10 +1,11 @@
 """The pictures of one ``keras-ae`` run, drawn with `keras_ae.plotting`.
 
-Every run gets reconstructions, a latent scatter coloured by label, a decoded
-latent grid (generative models with 2-D codes) or a latent traversal, the
-training curves and, when they apply, prior samples (generative models),
-denoising before/after (models with a ``noise`` layer) and the first-layer
-filters (dense encoders).
+Every run gets a latent scatter coloured by label and the training curves;
+when the examples are images (their shape is known or inferred by
+`keras_ae.plotting.infer_image_shape`), also reconstructions, a decoded
+latent grid (generative models with 2-D codes) or a latent traversal and,
+when they apply, prior samples (generative models), denoising before/after
+(models with a ``noise`` layer), and the first-layer filters.
 """
 
 import os
@@ -56,18 +57,22 @@ def make_all(model, recipe, data, history, out):
     except ImportError:
         return []
     x, y = data.x_test, data.y_test
-    shape = data.image_shape
     written = []
 
     def save(name, draw, *args, **kwargs):
         draw(*args, path=os.path.join(out, name), **kwargs)
         written.append(name)
 
-    save("reconstructions.png", plotting.reconstructions, model, x,
-         n=NUM_RECONSTRUCTIONS, image_shape=shape)
     count = min(len(x), MAX_SCATTER_POINTS)
     save("latent_scatter.png", plotting.latent_scatter, model, x[:count],
          labels=None if y is None else y[:count], label_names=_class_names(data))
+    save("training_curves.png", plotting.training_curves, history)
+    try:
+        shape = plotting.infer_image_shape(data.input_shape, data.image_shape)
+    except ValueError:
+        return written  # not images (e.g. tabular features): no image pictures
+    save("reconstructions.png", plotting.reconstructions, model, x,
+         n=NUM_RECONSTRUCTIONS, image_shape=shape)
     if recipe.generative and model.latent_dim == 2:
         save("latent_grid.png", plotting.latent_grid, model, image_shape=shape)
     else:
@@ -80,7 +85,5 @@ def make_all(model, recipe, data, history, out):
     if noise is not None:
         save("denoising.png", plotting.denoising, model, x, noise,
              n=NUM_DENOISING, image_shape=shape)
-    if getattr(model, "architecture", "dense") == "dense" or len(data.input_shape) == 3:
-        save("filters.png", plotting.filters, model, n=NUM_FILTERS)
-    save("training_curves.png", plotting.training_curves, history)
+    save("filters.png", plotting.filters, model, n=NUM_FILTERS)
     return written

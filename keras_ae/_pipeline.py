@@ -19,7 +19,6 @@ regeneration script, so a model card's ``command`` reproduces it.
 import dataclasses
 import datetime
 import json
-import math
 import os
 import time
 
@@ -61,15 +60,6 @@ class Dataset:
         return text + (f"; {self.note}" if self.note else "")
 
 
-def _guess_image_shape(shape):
-    if len(shape) == 3:
-        return tuple(shape)
-    if len(shape) == 2:
-        return tuple(shape) + (1,)
-    side = int(round(math.sqrt(shape[0])))
-    return (side, side, 1) if side * side == shape[0] else None
-
-
 def load_dataset(spec, *, flatten=True):
     """Loads ``spec``: a name of `keras_ae.datasets.DATASETS` or a ``.npz`` path.
 
@@ -105,7 +95,8 @@ def load_dataset(spec, *, flatten=True):
             f"Received: dataset={spec!r}"
         )
     (x, y), (x_test, y_test) = datasets.load_npz(spec, flatten=False)
-    image_shape = _guess_image_shape(x.shape[1:])
+    # Images come as (N, H, W, C); flat vectors keep plotting's own inference.
+    image_shape = tuple(x.shape[1:]) if x.ndim == 4 else None
     note = None
     if x_test is None:
         n_test = max(1, int(round(HOLDOUT_FRACTION * len(x))))

@@ -249,8 +249,8 @@ def train(
         batch_size: batch size.
         learning_rate: Adam learning rate (default 1e-3; the AAE keeps its
             own defaults for the adversarial optimizers).
-        seed: integer seed (model initialisation, noise, shuffling order is
-            Keras's).
+        seed: integer seed of the initialisation, the noise and Keras's
+            global random state (`keras.utils.set_random_seed`).
         callbacks: Keras callbacks for the (final) `fit`.
         verbose: `fit` verbosity.
 

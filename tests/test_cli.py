@@ -290,6 +290,23 @@ def test_export_of_a_saved_model_directory_is_explained(trained_run, capsys, tmp
     assert_one_line_error(code, err, "SavedModel", "model.keras")
 
 
+def test_train_on_tabular_npz_without_a_test_split(tmp_path, capsys):
+    """x only, 10 features: the last 10% is the test split; no image pictures."""
+    path = tmp_path / "table.npz"
+    np.savez(path, x=np.random.default_rng(1).uniform(size=(50, 10)).astype("float32"))
+    out = tmp_path / "run"
+    code, _, err = run(["train", "vae", "--dataset", str(path), "--latent-dim", "2",
+                        "--hidden-units", "4", "--epochs", "1", "--no-export",
+                        "--verbose", "0", "--out", str(out)], capsys)
+    assert code == 0, err
+    card = json.loads((out / "card.json").read_text())
+    assert (card["data"]["num_train"], card["data"]["num_test"]) == (45, 5)
+    assert "last 5 examples" in card["data"]["description"]
+    assert card["data"]["image_shape"] is None
+    assert sorted(card["files"]["plots"]) == ["latent_scatter.png", "training_curves.png"]
+    assert not (out / "saved_model").exists()
+
+
 # ------------------------------------------------------------------- demo
 def _check_demo_folder(out, models):
     summary = json.loads((out / "summary.json").read_text())
