@@ -7,8 +7,10 @@ from keras_ae import distribute
 from keras_ae import layers
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae import plotting
 from keras_ae import priors
 from keras_ae import regularizers
+from keras_ae import zoo
 from keras_ae.models import Autoencoder
 from keras_ae.models import DenoisingAutoencoder
 from keras_ae.models import SparseAutoencoder

@@ -1,6 +1,7 @@
 """Shared base of every keras_ae model: networks, validation, training step."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -472,8 +473,11 @@ class BaseAutoencoder(keras.Model):
             loss = distribute.scale_for_replicas(terms["loss"])
             loss = distribute.scale_for_optimizer(self.optimizer, loss)
         variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+        if variables:
+            gradients = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(gradients, variables))
+        else:
+            warnings.warn("The model does not have any trainable weights.")
         return self._update_metrics(terms, x, y, y_pred, sample_weight)
 
     def test_step(self, data):
