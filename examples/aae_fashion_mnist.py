@@ -86,7 +86,7 @@ parser.add_argument("--no-baseline", action="store_true",
                     help="skip the plain autoencoder")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default=None, help="write the figures as JSON")
-parser.add_argument("--plot", default=None, help="save samples/reconstructions PNG")
+parser.add_argument("--plot", default=None, help="save reconstructions PNG (+ _samples.png, _curves.png)")
 parser.add_argument("--save", default=None, help="save the model (.keras)")
 args = parser.parse_args()
 keras.utils.set_random_seed(args.seed)
@@ -264,24 +264,13 @@ images, their reconstructions and samples, and the training curves.
 """
 
 if args.plot:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [x_test[:10], aae.reconstruct(x_test[:10]), aae.sample(10, seed=args.seed)]
-    fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
-    for r, (images, label) in enumerate(zip(rows, ("test", "reconstruction", "sample"))):
-        for c in range(10):
-            axes[r, c].imshow(images[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            axes[r, c].axis("off")
-        axes[r, 0].set_title(label, fontsize=8, loc="left")
-    fig.tight_layout()
-    fig.savefig(args.plot, dpi=100)
-    print(f"saved {args.plot}")
-    curves = os.path.splitext(args.plot)[0] + "_curves.png"
     from keras_ae import plotting
 
+    stem = os.path.splitext(args.plot)[0]
+    plotting.reconstructions(aae, x_test[:10], path=args.plot)
+    plotting.samples_grid(aae, n=64, seed=args.seed, path=stem + "_samples.png")
+    print(f"saved {args.plot} and {stem}_samples.png")
+    curves = stem + "_curves.png"
     plotting.training_curves(history, path=curves)
     print(f"saved {curves}")
 

@@ -65,7 +65,7 @@ parser.add_argument("--ll-examples", type=int, default=1000,
 parser.add_argument("--num-samples", type=int, default=1000, help="K")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default=None, help="write the figures as JSON")
-parser.add_argument("--plot", default=None, help="save reconstructions/samples PNG")
+parser.add_argument("--plot", default=None, help="save reconstructions PNG (+ _samples.png)")
 parser.add_argument("--save", default=None, help="save the model (.keras)")
 args = parser.parse_args()
 keras.utils.set_random_seed(args.seed)
@@ -206,21 +206,12 @@ the same images. The model saves to a single `.keras` file and reloads with
 """
 
 if args.plot:
-    import matplotlib
+    from keras_ae import plotting
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [x_test[:10], vae.reconstruct(x_test[:10]), vae.sample(10, seed=args.seed)]
-    fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
-    for r, (images, label) in enumerate(zip(rows, ("test", "reconstruction", "sample"))):
-        for c in range(10):
-            axes[r, c].imshow(images[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            axes[r, c].axis("off")
-        axes[r, 0].set_title(label, fontsize=8, loc="left")
-    fig.tight_layout()
-    fig.savefig(args.plot, dpi=100)
-    print(f"saved {args.plot}")
+    stem = os.path.splitext(args.plot)[0]
+    plotting.reconstructions(vae, x_test[:10], path=args.plot)
+    plotting.samples_grid(vae, n=64, seed=args.seed, path=stem + "_samples.png")
+    print(f"saved {args.plot} and {stem}_samples.png")
 if args.save:
     vae.save(args.save)
     print(f"saved {args.save}")
