@@ -44,6 +44,20 @@ def test_one_fit_step_changes_weights_and_logs_finite_losses(case):
 
 
 @CASES
+def test_compile_keeps_keras_auto_jit_choice(case, monkeypatch):
+    # Keras turns XLA on by itself on GPU/TPU ("auto"); keras_ae must not
+    # override that, and must pass an explicit choice through.
+    monkeypatch.setattr(
+        keras.Model, "_resolve_auto_jit_compile", lambda self: True, raising=True
+    )
+    model = case.make()
+    model.compile()
+    assert model.jit_compile is True
+    model.compile(jit_compile=False)
+    assert model.jit_compile is False
+
+
+@CASES
 def test_encode_decode_reconstruct_shapes(case):
     model = case.make()
     n = len(case.x)
