@@ -1,0 +1,61 @@
+"""Quiet TensorFlow start-up for the ``keras-ae`` command (never for user code).
+
+The console script imports ``keras_ae.cli``, which imports this package and
+therefore TensorFlow, before `keras_ae.cli.main` runs. TensorFlow 2.21 prints
+its start-up info lines (oneDNN, CUDA stub, CPU features) from C++ before
+absl logging is initialised, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. When (and
+only when) this process is the ``keras-ae`` command or ``python -m keras_ae``,
+`quiet_tensorflow_import` sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless the user set
+it) and imports TensorFlow with the C-level stderr captured; every captured
+line except those info lines is written back to stderr, so real errors and
+warnings still show.
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+# TensorFlow's start-up info lines (absl "I" records and their continuation).
+_NOISE = re.compile(
+    r"^(I\d{4} .*|WARNING: All log messages before absl::InitializeLog\(\) .*"
+    r"|To enable the following instructions: .*)$"
+)
+
+
+def is_cli_process():
+    """Whether this interpreter runs ``keras-ae`` or ``python -m keras_ae``."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if prog.split(".")[0] == "keras-ae":
+        return True
+    argv = list(getattr(sys, "orig_argv", ()))
+    return any(
+        a == "-m" and argv[i + 1 : i + 2] in (["keras_ae"], ["keras_ae.cli"])
+        for i, a in enumerate(argv)
+    )
+
+
+def quiet_tensorflow_import():
+    """Imports TensorFlow without its start-up info lines (CLI processes only)."""
+    if not is_cli_process() or "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = 2
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), fd)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines() if not _NOISE.match(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
