@@ -29,6 +29,7 @@ skipped with a message.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import shlex
@@ -82,6 +83,9 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=None, help="seconds per run")
     p.add_argument("--no-probe", action="store_true", help="skip the linear probes")
     p.add_argument("--keep-codes", action="store_true")
+    p.add_argument("--render", nargs="+", metavar="RESULTS_JSON",
+                   help="train nothing: merge the runs of these results.json files (e.g. "
+                   "extra repeats) and rewrite the tables into --out")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 1 if args.quick else 10
@@ -282,10 +286,32 @@ def ratios(runs, summary):
             for q in ("test_bce", "neg_elbo"):
                 if row.get(q) is not None and other.get(q) is not None:
                     item[f"{q}_rel_diff_pct"] = 100.0 * (row[q] - other[q]) / abs(other[q])
+            if row.get("test_bce") is not None and other.get("test_bce") is not None:
+                item.update(quality_verdict(row, other))
             out.append(item)
     order = {m: i for i, m in enumerate(common.MODELS)}
     out.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"], r["peer"]))
     return out
+
+
+def quality_verdict(row, other):
+    """Is keras_ae's seed-averaged test BCE the peer's, within noise?
+
+    "same" when the difference of the means is within 1 % of the peer's, or
+    within two standard errors of the difference (seed-to-seed spread of
+    both, from their repeats); "better"/"worse" otherwise.
+    """
+    diff = row["test_bce"] - other["test_bce"]
+    se = math.sqrt(
+        (row.get("test_bce_sd") or 0.0) ** 2 / row["n"]
+        + (other.get("test_bce_sd") or 0.0) ** 2 / other["n"]
+    )
+    same = abs(diff) <= max(0.01 * abs(other["test_bce"]), 2.0 * se)
+    return {
+        "test_bce_diff": diff,
+        "test_bce_diff_se": se,
+        "quality": "same" if same else ("better" if diff < 0 else "worse"),
+    }
 
 
 def variant_table(summary):
@@ -381,16 +407,25 @@ def markdown(report):
         lines += [
             "## Ratios (keras_ae / peer; > 1 means keras_ae is faster)",
             "",
-            "| model | threads | variant | peer | samples/s | samples/CPU-s | paired median (n) | Δ test BCE | Δ -ELBO |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|",
+            "| model | threads | variant | peer | samples/s | samples/CPU-s | paired median (n) "
+            "| Δ test BCE (± s.e.) | Δ -ELBO | quality |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---|",
         ]
         for r in report["ratios"]:
+            bce = _f(r.get("test_bce_rel_diff_pct"), "{:+.2f} %")
+            if r.get("test_bce_diff") is not None:
+                bce += f" ({r['test_bce_diff']:+.1f} ± {r['test_bce_diff_se']:.1f} nats)"
             lines.append(
                 f"| {r['model']} | {r['threads']} | {r['variant']} | {r['peer']} | {_f(r['wall'], '{:.2f}')} | "
                 f"{_f(r['cpu'], '{:.2f}')} | {_f(r['paired_wall_median'], '{:.2f}')} ({r['n_pairs']}) | "
-                f"{_f(r.get('test_bce_rel_diff_pct'), '{:+.2f} %')} | {_f(r.get('neg_elbo_rel_diff_pct'), '{:+.2f} %')} |"
+                f"{bce} | {_f(r.get('neg_elbo_rel_diff_pct'), '{:+.2f} %')} | {r.get('quality', '–')} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            "quality: *same* when keras_ae's seed-averaged test BCE is within 1 % of the peer's or "
+            "within two standard errors of the difference (seed-to-seed spread over the repeats).",
+            "",
+        ]
     if report["variants"]:
         lines += [
             "## Fit settings (speed-up over the same framework's base settings)",
@@ -436,8 +471,47 @@ NOTES = [
 
 
 # ----------------------------------------------------------------------- main
+def render(paths, out):
+    """Merges the runs of several results.json files and rewrites the report."""
+    reports = []
+    for path in paths:
+        with open(path) as f:
+            reports.append(json.load(f))
+    runs = [r for rep in reports for r in rep["runs"]]
+    first = reports[0]
+    meta = dict(first["meta"])
+    if len(reports) > 1:
+        meta["command"] = " + ".join(rep["meta"]["command"] for rep in reports)
+        meta["wall_s"] = sum(rep["meta"]["wall_s"] for rep in reports)
+        meta["repeats"] = "/".join(str(rep["meta"]["repeats"]) for rep in reports)
+    pk = peaks(runs)
+    summary = summarize(runs, pk)
+    report = {
+        "meta": meta,
+        "peaks": pk,
+        "pca": next((rep["pca"] for rep in reports if rep.get("pca")), None),
+        "summary": summary,
+        "ratios": ratios(runs, summary),
+        "variants": variant_table(summary),
+        "runs": runs,
+        "skipped": [s for rep in reports for s in rep["skipped"]],
+        "errors": [e for rep in reports for e in rep["errors"]],
+        "notes": first["notes"],
+    }
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    md = markdown(report)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    return 1 if report["errors"] else 0
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.render:
+        return render(args.render, args.out)
     os.makedirs(args.out, exist_ok=True)
     codes_dir = os.path.join(args.out, "codes")
     os.makedirs(codes_dir, exist_ok=True)

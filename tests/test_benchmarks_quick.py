@@ -83,6 +83,46 @@ def test_schedule_interleaves_frameworks_and_expands_aae(tmp_path):
     assert [j[4] for j in jobs] == sorted(j[4] for j in jobs)  # repeat-major
 
 
+def _fake_run(framework, repeat, rate, bce):
+    return {
+        "framework": framework, "model": "ae", "threads": "1", "variant": "base",
+        "repeat": repeat, "train_flops_per_sample": 1e6, "peak_rss_train_mb": 100.0,
+        "matmul_peak_gflops": 100.0,
+        "timing": {"samples_per_s": rate, "samples_per_cpu_s": rate, "s_per_epoch": 1.0,
+                   "first_epoch_wall_s": 1.0},
+        "metrics": {"test_bce": bce, "test_mse": 0.01},
+    }
+
+
+def test_quality_verdict_uses_one_percent_or_the_seed_spread():
+    row = {"test_bce": 230.0, "test_bce_sd": 0.5, "n": 3}
+    assert run.quality_verdict(row, {"test_bce": 228.0, "test_bce_sd": 0.5, "n": 3})["quality"] == "same"
+    assert run.quality_verdict(row, {"test_bce": 220.0, "test_bce_sd": 0.5, "n": 3})["quality"] == "worse"
+    assert run.quality_verdict(row, {"test_bce": 240.0, "test_bce_sd": 0.5, "n": 3})["quality"] == "better"
+    # a 4 % gap is noise when the seeds themselves spread by 10 nats
+    noisy = {"test_bce": 260.0, "test_bce_sd": 10.0, "n": 3}
+    assert run.quality_verdict(dict(noisy, test_bce=270.0), noisy)["quality"] == "same"
+
+
+def test_render_merges_the_runs_of_several_reports(tmp_path):
+    meta = {"command": "run.py", "date": "d", "machine": {}, "n_train": 1, "n_test": 1,
+            "epochs": 3, "batch_size": 128, "activation": "relu", "repeats": 1,
+            "steady_rule": "epochs 2..N", "wall_s": 10.0}
+    paths = []
+    for i, (ka, pk) in enumerate([(1000.0, 900.0), (1100.0, 1000.0)]):
+        rep = {"meta": meta, "pca": None, "skipped": [], "errors": [], "notes": [],
+               "runs": [_fake_run("keras_ae", i, ka, 222.0), _fake_run("plain_keras", i, pk, 222.5)]}
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(rep))
+    assert run.main(["--render", *map(str, paths), "--out", str(tmp_path / "out")]) == 0
+    merged = json.loads((tmp_path / "out" / "results.json").read_text())
+    (ratio,) = [r for r in merged["ratios"] if r["peer"] == "plain_keras"]
+    assert ratio["n_pairs"] == 2
+    assert ratio["paired_wall_median"] == pytest.approx((1000 / 900 + 1100 / 1000) / 2)
+    assert ratio["quality"] == "same"
+    assert "| ae | 1 | base | plain_keras |" in (tmp_path / "out" / "results.md").read_text()
+
+
 @pytest.mark.skipif(not HAS_DATA, reason="needs Fashion-MNIST in " + common.DATA_DIR)
 def test_pythae_is_skipped_with_a_message(tmp_path, capsys):
     code = run.main(["--quick", "--models", "ae", "--frameworks", "pythae", "--no-probe",
