@@ -2,16 +2,13 @@
 
 Same networks and budget as ``plain_keras.py`` (784-512-256-32, ReLU hidden
 and code activation for AE/DAE/SAE, discriminator 256-256, Adam(1e-3), batch
-128, Bernoulli NLL summed over pixels). A model class that is not importable
-yet is reported as skipped (``BENCH_RESULT`` with a ``skipped`` reason), not
-as a failure.
+128, Bernoulli NLL summed over pixels).
 
 Run one model (prints ``BENCH_RESULT {json}``)::
 
     python benchmarks/keras_ae_runner.py --model ae --epochs 2 --threads 1
 """
 
-import inspect
 import os
 import sys
 
@@ -21,38 +18,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import common  # noqa: E402
 import keras_harness  # noqa: E402
 
-CLASSES = {
-    "ae": "Autoencoder",
-    "dae": "DenoisingAutoencoder",
-    "sae": "SparseAutoencoder",
-    "vae": "VAE",
-    "aae-paper": "AAE",
-    "aae-joint": "AAE",
-}
-#: Values tried for the AAE's update scheme, by constructor argument name.
-AAE_MODE_ARGS = ("mode", "training_mode", "update")
-AAE_MODES = {"aae-paper": ("phased", "paper", "three_phase"), "aae-joint": ("joint",)}
-DISCRIMINATOR_ARGS = ("discriminator_units", "discriminator_hidden_units")
-
-
-class Unavailable(Exception):
-    """The keras_ae model (or an option it needs) does not exist yet."""
-
-
-def _params(cls):
-    return inspect.signature(cls.__init__).parameters
-
-
 def build(model_id, act, seed, variant):
     """Builds and compiles the keras_ae model; returns ``(model, notes)``."""
     import keras
 
     import keras_ae
 
-    name = CLASSES[model_id]
-    cls = getattr(keras_ae, name, None)
-    if cls is None:
-        raise Unavailable(f"keras_ae.{name} is not available (yet)")
+    adam = lambda: keras.optimizers.Adam(common.LEARNING_RATE)  # noqa: E731
     kwargs = dict(
         input_shape=(784,),
         latent_dim=common.LATENT_DIM,
@@ -60,55 +32,35 @@ def build(model_id, act, seed, variant):
         activation=act,
         seed=seed,
     )
-    notes = {"keras_ae_class": name}
-    if model_id in ("ae", "dae", "sae"):
-        kwargs["reconstruction_loss"] = "bce"
-    if model_id == "dae":
-        kwargs.update(noise="masking", noise_level=common.MASKING_RATE)
-    if model_id == "sae":
-        kwargs["sparsity"] = keras_ae.regularizers.L1Sparsity(common.L1_SPARSITY)
     compile_kw = keras_harness.compile_kwargs(variant)
-    adam = lambda: keras.optimizers.Adam(common.LEARNING_RATE)  # noqa: E731
-    if model_id.startswith("aae"):
-        params = _params(cls)
-        kwargs["prior"] = keras_ae.priors.Gaussian(1.0)
-        for arg in DISCRIMINATOR_ARGS:
-            if arg in params:
-                kwargs[arg] = common.DISCRIMINATOR_UNITS
-                notes["discriminator_arg"] = arg
-                break
-        else:
-            notes["discriminator_arg"] = "none found: keras_ae default discriminator"
-        if model_id == "aae-joint" and "adversarial_weight" in params:
-            # pythae's adversarial_loss_scale: rec + 0.5 * generator BCE.
-            kwargs["adversarial_weight"] = common.ADVERSARIAL_LOSS_SCALE
-            notes["adversarial_weight"] = common.ADVERSARIAL_LOSS_SCALE
-        mode_arg = next((a for a in AAE_MODE_ARGS if a in params), None)
-        if mode_arg is None:
-            if model_id == "aae-joint":
-                raise Unavailable("keras_ae.AAE has no mode argument for the joint update")
-        else:
-            errors = []
-            for value in AAE_MODES[model_id]:
-                try:
-                    model = cls(**kwargs, **{mode_arg: value})
-                    notes["aae_mode"] = f"{mode_arg}={value!r}"
-                    break
-                except (ValueError, TypeError) as e:
-                    errors.append(str(e))
-            else:
-                raise Unavailable(f"keras_ae.AAE refused {mode_arg}: {errors}")
-        if mode_arg is None:
-            model = cls(**kwargs)
-            notes["aae_mode"] = "default"
-        cparams = inspect.signature(model.compile).parameters
-        for opt in ("discriminator_optimizer", "generator_optimizer"):
-            if opt in cparams:
-                compile_kw[opt] = adam()
+    if model_id == "ae":
+        model = keras_ae.Autoencoder(**kwargs, reconstruction_loss="bce")
+    elif model_id == "dae":
+        model = keras_ae.DenoisingAutoencoder(
+            **kwargs, noise="masking", noise_level=common.MASKING_RATE
+        )
+    elif model_id == "sae":
+        model = keras_ae.SparseAutoencoder(
+            **kwargs, sparsity=keras_ae.regularizers.L1Sparsity(common.L1_SPARSITY)
+        )
+    elif model_id == "vae":
+        model = keras_ae.VAE(**kwargs)
     else:
-        model = cls(**kwargs)
+        joint = model_id == "aae-joint"
+        model = keras_ae.AAE(
+            **kwargs,
+            prior=keras_ae.priors.Gaussian(1.0),
+            discriminator_units=common.DISCRIMINATOR_UNITS,
+            mode="joint" if joint else "phased",
+            # pythae's adversarial_loss_scale: rec + 0.5 x generator BCE.
+            adversarial_weight=common.ADVERSARIAL_LOSS_SCALE if joint else 1.0,
+        )
+        # The benchmark's budget: Adam(1e-3) for every phase, like the peers.
+        compile_kw.update(discriminator_optimizer=adam(), generator_optimizer=adam())
     model.compile(optimizer=adam(), **compile_kw)
-    notes["code_activation"] = _code_activation(model)
+    notes = {"keras_ae_class": type(model).__name__, "code_activation": _code_activation(model)}
+    if model_id.startswith("aae"):
+        notes["aae_mode"] = model.mode
     return model, notes
 
 
@@ -149,17 +101,10 @@ def main(argv=None):
     keras_harness.setup_threads(args.threads)
     import keras
 
-    try:
-        import keras_ae
-    except ImportError as e:
-        common.emit_skip(args, "keras_ae", f"keras_ae is not importable: {e}")
-        return
+    import keras_ae
+
     keras.utils.set_random_seed(args.seed)
-    try:
-        model, notes = build(args.model, args.activation, args.seed, args.variant)
-    except Unavailable as e:
-        common.emit_skip(args, "keras_ae", str(e))
-        return
+    model, notes = build(args.model, args.activation, args.seed, args.variant)
     data = common.load_fashion_mnist(quick=args.quick)
     timing = keras_harness.fit_timed(model, data[0][0], args, pairs=False, seed=args.seed)
     extra = keras_harness.versions()
