@@ -21,8 +21,19 @@ def _flat(x):
     return ops.reshape(x, (ops.shape(x)[0], -1))
 
 
+def _sum_features(per_feature):
+    """Sums a ``(batch, ...)`` tensor over every axis but the first."""
+    return ops.sum(ops.reshape(per_feature, (ops.shape(per_feature)[0], -1)), axis=-1)
+
+
 def binary_crossentropy(x, x_hat, from_logits=False):
     """Bernoulli negative log-likelihood per example, summed over features.
+
+    Computed by `keras.ops.binary_crossentropy`: probabilities that come
+    straight from a Keras sigmoid (the built-in decoders) are turned back
+    into their logits by Keras and scored with the fused, exact
+    ``sigmoid_cross_entropy_with_logits``; other probabilities are clipped
+    to ``[1e-7, 1 - 1e-7]``.
 
     Args:
         x: targets in [0, 1], shape ``(batch, ...)``.
@@ -35,16 +46,9 @@ def binary_crossentropy(x, x_hat, from_logits=False):
     Example:
         >>> binary_crossentropy(np.ones((2, 3)), np.full((2, 3), 0.5))  # 3*log 2
     """
-    x, x_hat = _flat(x), _flat(x_hat)
-    if from_logits:
-        # Numerically stable form: max(l, 0) - l * x + log(1 + exp(-|l|)).
-        per_feature = (
-            ops.relu(x_hat) - x_hat * x + ops.log1p(ops.exp(-ops.abs(x_hat)))
-        )
-    else:
-        p = ops.clip(x_hat, EPSILON, 1.0 - EPSILON)
-        per_feature = -(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p))
-    return ops.sum(per_feature, axis=-1)
+    # No reshape before the loss: it would hide the sigmoid from Keras.
+    x, x_hat = ops.cast(x, "float32"), ops.cast(x_hat, "float32")
+    return _sum_features(ops.binary_crossentropy(x, x_hat, from_logits=from_logits))
 
 
 def squared_error(x, x_hat):

@@ -81,6 +81,10 @@ class Recipe:
         return self.class_name == "greedy_pretrain"
 
 
+#: Training steps per call into TensorFlow used by `train` (and the CLI):
+#: measured 1.1-1.2x faster than 1 on CPU, with identical weights.
+STEPS_PER_EXECUTION = 32
+
 RECIPES = (
     Recipe(
         name="autoencoder",
@@ -232,6 +236,7 @@ def train(
     seed=0,
     callbacks=None,
     verbose="auto",
+    steps_per_execution=STEPS_PER_EXECUTION,
 ):
     """Builds, compiles and fits a model of ``recipe``.
 
@@ -253,6 +258,11 @@ def train(
             global random state (`keras.utils.set_random_seed`).
         callbacks: Keras callbacks for the (final) `fit`.
         verbose: `fit` verbosity.
+        steps_per_execution: training steps per call into TensorFlow
+            (`keras.Model.compile`). The default, 32, trains 1.1-1.2x faster
+            than 1 on CPU with identical weights (README "Performance"); batch
+            callbacks and the progress bar then run every 32 steps. Pass 1 for
+            callbacks that must see every step.
 
     Returns:
         ``(model, history)``.
@@ -267,13 +277,14 @@ def train(
             latent_dim=latent_dim, hidden_units=hidden_units, noise=noise,
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             seed=seed, callbacks=callbacks, verbose=verbose,
+            steps_per_execution=steps_per_execution,
         )
     model = build(
         recipe, input_shape, noise=noise, seed=seed, latent_dim=latent_dim,
         hidden_units=hidden_units, architecture=architecture,
     )
     optimizer = None if learning_rate is None else keras.optimizers.Adam(learning_rate)
-    model.compile(optimizer=optimizer)
+    model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
     history = model.fit(
         x_train, epochs=epochs, batch_size=batch_size, validation_data=validation,
         callbacks=callbacks, verbose=verbose,
@@ -283,7 +294,7 @@ def train(
 
 def _train_stacked(recipe, x_train, validation, *, input_shape, latent_dim,
                    hidden_units, noise, epochs, batch_size, learning_rate, seed,
-                   callbacks, verbose):
+                   callbacks, verbose, steps_per_execution):
     if len(tuple(input_shape)) != 1:
         raise ValueError(
             "The stacked autoencoder is dense: it needs flat inputs. "
@@ -305,7 +316,7 @@ def _train_stacked(recipe, x_train, validation, *, input_shape, latent_dim,
         verbose=0,
     )
     optimizer = None if learning_rate is None else keras.optimizers.Adam(learning_rate)
-    model.compile(optimizer=optimizer)
+    model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
     history = model.fit(
         x_train, epochs=epochs, batch_size=batch_size, validation_data=validation,
         callbacks=callbacks, verbose=verbose,

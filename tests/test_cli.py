@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import keras_ae  # noqa: E402
 from keras_ae import cli  # noqa: E402
 from keras_ae import recipes  # noqa: E402
 
@@ -380,3 +381,21 @@ def test_demo_every_model_quick(tmp_path, capsys):
     available = [r.name for r in recipes.RECIPES if not r.missing]
     summary = _check_demo_folder(tmp_path, available)
     assert len(summary["models"]) + len(summary["skipped"]) == len(recipes.RECIPES)
+
+
+@pytest.mark.parametrize("recipe", ["vae", "denoising"])
+def test_steps_per_execution_of_train_gives_identical_weights(recipe):
+    # The CLI trains with steps_per_execution=32 for speed; it must not
+    # change a single weight (random layers included) against one step per call.
+    (x, _), _ = keras_ae.datasets.load_data("digits")
+    x = x[:300]  # 300 / 64: five full batches and a partial one
+    weights = {}
+    for spe in (1, recipes.STEPS_PER_EXECUTION):
+        model, history = recipes.train(
+            recipe, x, input_shape=(64,), latent_dim=4, hidden_units=(16,), epochs=2,
+            batch_size=64, seed=3, verbose=0, steps_per_execution=spe,
+        )
+        assert model.steps_per_execution == spe
+        weights[spe] = [w.numpy() for w in model.weights]
+    for a, b in zip(weights[1], weights[recipes.STEPS_PER_EXECUTION]):
+        np.testing.assert_array_equal(a, b)
