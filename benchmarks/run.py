@@ -263,8 +263,15 @@ def summarize(runs, peak):
             "pct_of_matmul_peak": 100.0 * gflops / pk if gflops and pk else None,
             "peak_rss_train_mb": max(r["peak_rss_train_mb"] for r in rs),
         }
+        # Quality over distinct seeds: a seed run twice (merged reports) trains the
+        # same model and must not shrink the spread.
+        by_seed = {}
+        for r in rs:
+            by_seed.setdefault(r.get("seed", id(r)), r)
+        row["n_seeds"] = len(by_seed)
         for q in QUALITY:
-            vals = [r.get("probe_accuracy") if q == "probe_accuracy" else r["metrics"].get(q) for r in rs]
+            vals = [r.get("probe_accuracy") if q == "probe_accuracy" else r["metrics"].get(q)
+                    for r in by_seed.values()]
             row[q], row[q + "_sd"] = _mean_sd(vals)
         rows.append(row)
     order = {m: i for i, m in enumerate(common.MODELS)}
@@ -321,8 +328,8 @@ def quality_verdict(row, other):
     """
     diff = row["test_bce"] - other["test_bce"]
     se = math.sqrt(
-        (row.get("test_bce_sd") or 0.0) ** 2 / row["n"]
-        + (other.get("test_bce_sd") or 0.0) ** 2 / other["n"]
+        (row.get("test_bce_sd") or 0.0) ** 2 / row.get("n_seeds", row["n"])
+        + (other.get("test_bce_sd") or 0.0) ** 2 / other.get("n_seeds", other["n"])
     )
     same = abs(diff) <= max(0.01 * abs(other["test_bce"]), 2.0 * se)
     return {
