@@ -6,9 +6,10 @@ its start-up info lines (oneDNN, CUDA stub, CPU features) from C++ before
 absl logging is initialised, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. When (and
 only when) this process is the ``keras-ae`` command or ``python -m keras_ae``,
 `quiet_tensorflow_import` sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless the user set
-it) and imports TensorFlow with the C-level stderr captured; every captured
-line except those info lines is written back to stderr, so real errors and
-warnings still show.
+it) and imports TensorFlow, and lists its devices, with the C-level stderr
+captured; every captured line except those info lines (and, when no GPU is
+found, the "failed call to cuInit" error that only says so) is written back to
+stderr, so real errors and warnings still show.
 """
 
 import os
@@ -21,6 +22,9 @@ _NOISE = re.compile(
     r"^(I\d{4} .*|WARNING: All log messages before absl::InitializeLog\(\) .*"
     r"|To enable the following instructions: .*)$"
 )
+# What TensorFlow logs as an error on a machine without a GPU driver; hidden
+# only when no GPU is found (it then says nothing but "CPU only").
+_NO_GPU = re.compile(r"^E\d{4} .*failed call to cuInit.*$")
 
 
 def is_cli_process():
@@ -48,14 +52,22 @@ def quiet_tensorflow_import():
     saved = os.dup(fd)
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), fd)
+        gpus = None
         try:
-            import tensorflow  # noqa: F401
+            import tensorflow as tf
+
+            # Initialises the devices now, while stderr is captured.
+            gpus = tf.config.list_physical_devices("GPU")
         finally:
             os.dup2(saved, fd)
             os.close(saved)
             captured.seek(0)
             text = captured.read().decode("utf-8", "replace")
-            kept = [line for line in text.splitlines() if not _NOISE.match(line)]
+            kept = [
+                line
+                for line in text.splitlines()
+                if not _NOISE.match(line) and not (gpus == [] and _NO_GPU.match(line))
+            ]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
                 sys.stderr.flush()

@@ -103,6 +103,19 @@ def test_console_script_help_has_no_tensorflow_noise():
     assert "demo" in proc.stdout
 
 
+def test_a_training_run_prints_nothing_on_stderr(tmp_path):
+    # TensorFlow initialises its devices (and on a machine without a GPU
+    # driver logs "failed call to cuInit") only when the first op runs.
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_ae", "train", "autoencoder", "--dataset", "digits",
+         "--epochs", "1", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300, env=_env_without_tf_log_level(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert (tmp_path / "run" / "model.keras").exists()
+
+
 def test_startup_filter_keeps_everything_but_tensorflow_info_lines():
     from keras_ae import _cli_startup
 
@@ -115,6 +128,10 @@ def test_startup_filter_keeps_everything_but_tensorflow_info_lines():
             "Traceback (most recent call last):"]
     assert all(_cli_startup._NOISE.match(l) for l in noise)
     assert not any(_cli_startup._NOISE.match(l) for l in kept)
+    no_gpu = ("E0000 00:00:1795951389.944700   29506 cuda_platform.cc:52] failed call to "
+              "cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)")
+    assert _cli_startup._NO_GPU.match(no_gpu) and not _cli_startup._NOISE.match(no_gpu)
+    assert not any(_cli_startup._NO_GPU.match(l) for l in kept)
 
 
 def test_library_import_is_not_treated_as_the_cli(monkeypatch):
