@@ -516,20 +516,36 @@ def render(paths, out):
         meta["command"] = " + ".join(rep["meta"]["command"] for rep in reports)
         meta["wall_s"] = sum(rep["meta"]["wall_s"] for rep in reports)
         meta["repeats"] = "/".join(str(rep["meta"]["repeats"]) for rep in reports)
+    report = build_report(
+        meta, runs,
+        pca=next((rep["pca"] for rep in reports if rep.get("pca")), None),
+        skipped=[s for rep in reports for s in rep["skipped"]],
+        errors=[e for rep in reports for e in rep["errors"]],
+        notes=first["notes"],
+    )
+    return write_report(report, out)
+
+
+def build_report(meta, runs, *, pca, skipped, errors, notes):
+    """Summary, ratios and fit-settings tables of ``runs``, with everything to rerender them."""
     pk = peaks(runs)
     summary = summarize(runs, pk)
-    report = {
+    return {
         "meta": meta,
         "peaks": pk,
-        "pca": next((rep["pca"] for rep in reports if rep.get("pca")), None),
+        "pca": pca,
         "summary": summary,
         "ratios": ratios(runs, summary),
         "variants": variant_table(summary),
         "runs": runs,
-        "skipped": [s for rep in reports for s in rep["skipped"]],
-        "errors": [e for rep in reports for e in rep["errors"]],
-        "notes": first["notes"],
+        "skipped": skipped,
+        "errors": errors,
+        "notes": notes,
     }
+
+
+def write_report(report, out):
+    """Writes ``results.json`` and ``results.md`` into ``out``; 1 if any run failed."""
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(report, f, indent=1)
@@ -538,7 +554,6 @@ def render(paths, out):
         f.write(md + "\n")
     print(md)
     return 1 if report["errors"] else 0
-
 
 def main(argv=None):
     args = parse_args(argv)
@@ -607,8 +622,6 @@ def main(argv=None):
                 os.rmdir(codes_dir)
             except OSError:
                 pass
-    pk = peaks(runs)
-    summary = summarize(runs, pk)
     # one skip message per (framework, model, variant) is enough.
     seen, uniq = set(), []
     for s in skipped:
@@ -620,26 +633,12 @@ def main(argv=None):
         loadavg_end = os.getloadavg()
     except OSError:
         loadavg_end = None
-    report = {
-        "meta": dict(meta, wall_s=time.perf_counter() - start, loadavg_end=loadavg_end),
-        "peaks": pk,
-        "pca": None if args.no_probe else pca_baseline(args.quick),
-        "summary": summary,
-        "ratios": ratios(runs, summary),
-        "variants": variant_table(summary),
-        "runs": runs,
-        "skipped": uniq,
-        "errors": errors,
-        "notes": notes,
-    }
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    md = markdown(report)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md + "\n")
-    print(md)
-    return 1 if errors else 0
-
+    report = build_report(
+        dict(meta, wall_s=time.perf_counter() - start, loadavg_end=loadavg_end), runs,
+        pca=None if args.no_probe else pca_baseline(args.quick),
+        skipped=uniq, errors=errors, notes=notes,
+    )
+    return write_report(report, args.out)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ def _flat(x):
 
 def _sum_features(per_feature):
     """Sums a ``(batch, ...)`` tensor over every axis but the first."""
-    return ops.sum(ops.reshape(per_feature, (ops.shape(per_feature)[0], -1)), axis=-1)
+    return ops.sum(_flat(per_feature), axis=-1)
 
 
 def binary_crossentropy(x, x_hat, from_logits=False):

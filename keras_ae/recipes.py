@@ -283,13 +283,11 @@ def train(
         recipe, input_shape, noise=noise, seed=seed, latent_dim=latent_dim,
         hidden_units=hidden_units, architecture=architecture,
     )
-    optimizer = None if learning_rate is None else keras.optimizers.Adam(learning_rate)
-    model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
-    history = model.fit(
-        x_train, epochs=epochs, batch_size=batch_size, validation_data=validation,
-        callbacks=callbacks, verbose=verbose,
+    return _compile_and_fit(
+        model, x_train, validation, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, callbacks=callbacks, verbose=verbose,
+        steps_per_execution=steps_per_execution,
     )
-    return model, history
 
 
 def _train_stacked(recipe, x_train, validation, *, input_shape, latent_dim,
@@ -315,6 +313,16 @@ def _train_stacked(recipe, x_train, validation, *, input_shape, latent_dim,
         seed=seed,
         verbose=0,
     )
+    return _compile_and_fit(
+        model, x_train, validation, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, callbacks=callbacks, verbose=verbose,
+        steps_per_execution=steps_per_execution,
+    )
+
+
+def _compile_and_fit(model, x_train, validation, *, epochs, batch_size, learning_rate,
+                     callbacks, verbose, steps_per_execution):
+    """Compiles ``model`` with Adam(``learning_rate``) (model default if None) and fits it."""
     optimizer = None if learning_rate is None else keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
     history = model.fit(

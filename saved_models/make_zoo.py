@@ -105,20 +105,13 @@ def make_one(name, out_root, work):
     target = os.path.join(out_root, name)
     keras_ae.export_saved_model(model, target, overwrite=True)
     shutil.copy(os.path.join(run_dir, picture), os.path.join(target, picture))
-    # Metrics of the files as shipped (what zoo.load reproduces).
-    shipped = keras.models.load_model(
-        os.path.join(target, "assets.extra", "model.keras"), compile=False
-    )
-    shipped.compile()
-    x_test = _test_split(card["dataset"])
-    card["metrics"] = evaluation.evaluate(shipped, x_test, **EVALUATION)
+    card["metrics"] = _shipped_metrics(target, card["dataset"])
     card["evaluation"] = dict(EVALUATION)
     card["name"] = name
     card["command"] = "keras-ae " + shlex.join(
         ["train", *argv, "--out", f"runs/{name}"]
     )
-    metadata = keras_ae.export.read_metadata(target)
-    card["endpoints"] = sorted(metadata["endpoints"])
+    card["endpoints"] = sorted(keras_ae.export.read_metadata(target)["endpoints"])
     card["files"] = {
         "saved_model": ".",
         "keras": "assets.extra/model.keras",
@@ -128,14 +121,63 @@ def make_one(name, out_root, work):
     card["training"]["wall_seconds_including_export"] = round(
         time.perf_counter() - start, 1
     )
-    card["files"]["size_bytes"] = _dir_size(target)
-    with open(os.path.join(target, "card.json"), "w", encoding="utf-8") as f:
-        json.dump(card, f, indent=2)
-    with open(os.path.join(target, "README.md"), "w", encoding="utf-8") as f:
-        f.write(zoo.card_markdown(card))
-    card["files"]["size_bytes"] = _dir_size(target)
-    with open(os.path.join(target, "card.json"), "w", encoding="utf-8") as f:
-        json.dump(card, f, indent=2)
+    _write_card(target, card)
+    return _index_entry(name, card)
+
+
+def reexport_one(name, out_root, work):
+    """Rewrites ``<name>/`` from its own ``model.keras`` (same weights, no training).
+
+    For a change of the export format: the card (metrics recomputed from the
+    new files, which must agree with the card's to 1e-4, or nothing is
+    replaced) and the picture are kept.
+    """
+    target = os.path.join(out_root, name)
+    with open(os.path.join(target, "card.json"), encoding="utf-8") as f:
+        card = json.load(f)
+    model = keras.models.load_model(
+        os.path.join(target, "assets.extra", "model.keras"), compile=False
+    )
+    staged = os.path.join(work, name)
+    keras_ae.export_saved_model(model, staged)
+    for filename in card["files"]["plots"]:
+        shutil.copy(os.path.join(target, filename), os.path.join(staged, filename))
+    metrics = _shipped_metrics(staged, card["dataset"])
+    for key, value in card["metrics"].items():
+        # Same weights: only the evaluation code may move the last digits.
+        if isinstance(value, float) and abs(metrics[key] - value) > 1e-4 * max(1.0, abs(value)):
+            raise SystemExit(
+                f"{name}: re-exported model gives {key}={metrics[key]!r}, card says {value!r}"
+            )
+    card["metrics"] = metrics
+    card["endpoints"] = sorted(keras_ae.export.read_metadata(staged)["endpoints"])
+    _write_card(staged, card)
+    shutil.rmtree(target)
+    shutil.move(staged, target)
+    return _index_entry(name, card)
+
+
+def _shipped_metrics(directory, dataset):
+    """Test metrics of the exported files (what ``zoo.load`` reproduces)."""
+    shipped = keras.models.load_model(
+        os.path.join(directory, "assets.extra", "model.keras"), compile=False
+    )
+    shipped.compile()
+    return evaluation.evaluate(shipped, _test_split(dataset), **EVALUATION)
+
+
+def _write_card(directory, card):
+    """Writes ``card.json`` and ``README.md``; the recorded size includes them."""
+    for _ in range(2):
+        card["files"]["size_bytes"] = _dir_size(directory)
+        with open(os.path.join(directory, "card.json"), "w", encoding="utf-8") as f:
+            json.dump(card, f, indent=2)
+        with open(os.path.join(directory, "README.md"), "w", encoding="utf-8") as f:
+            f.write(zoo.card_markdown(card))
+
+
+def _index_entry(name, card):
+    """The ``index.json`` entry of a zoo model, from its card."""
     return {
         "name": name,
         "model": card["model"],
@@ -156,53 +198,6 @@ def make_one(name, out_root, work):
             "readme": f"{name}/README.md",
         },
     }
-
-
-def reexport_one(name, out_root, work):
-    """Rewrites ``<name>/`` from its own ``model.keras`` (same weights, no training).
-
-    For a change of the export format: the card, its README and the picture
-    are kept; the test metrics are recomputed from the new files and must
-    equal the card's, or nothing is replaced.
-    """
-    target = os.path.join(out_root, name)
-    with open(os.path.join(target, "card.json"), encoding="utf-8") as f:
-        card = json.load(f)
-    model = keras.models.load_model(
-        os.path.join(target, "assets.extra", "model.keras"), compile=False
-    )
-    staged = os.path.join(work, name)
-    keras_ae.export_saved_model(model, staged)
-    keep = ["card.json", "README.md", *card["files"]["plots"]]
-    for filename in keep:
-        shutil.copy(os.path.join(target, filename), os.path.join(staged, filename))
-    shipped = keras.models.load_model(
-        os.path.join(staged, "assets.extra", "model.keras"), compile=False
-    )
-    shipped.compile()
-    metrics = evaluation.evaluate(shipped, _test_split(card["dataset"]), **EVALUATION)
-    for key, value in card["metrics"].items():
-        # Same weights: only the evaluation code may move the last digits.
-        if isinstance(value, float) and abs(metrics[key] - value) > 1e-4 * max(1.0, abs(value)):
-            raise SystemExit(
-                f"{name}: re-exported model gives {key}={metrics[key]!r}, card says {value!r}"
-            )
-    card["metrics"] = metrics
-    card["endpoints"] = sorted(keras_ae.export.read_metadata(staged)["endpoints"])
-    for _ in range(2):  # the size includes the card itself
-        card["files"]["size_bytes"] = _dir_size(staged)
-        with open(os.path.join(staged, "card.json"), "w", encoding="utf-8") as f:
-            json.dump(card, f, indent=2)
-        with open(os.path.join(staged, "README.md"), "w", encoding="utf-8") as f:
-            f.write(zoo.card_markdown(card))
-    shutil.rmtree(target)
-    shutil.move(staged, target)
-    entry_path = os.path.join(out_root, zoo.INDEX_FILE)
-    with open(entry_path, encoding="utf-8") as f:
-        entry = next(e for e in json.load(f)["models"] if e["name"] == name)
-    entry["size_bytes"] = card["files"]["size_bytes"]
-    entry["metrics"] = metrics
-    return entry
 
 
 def write_index(out_root, entries):

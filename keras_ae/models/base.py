@@ -360,8 +360,8 @@ class BaseAutoencoder(keras.Model):
         """Configures training; ``compile()`` uses Adam(1e-3).
 
         ``jit_compile`` keeps Keras's default ``"auto"``: XLA on GPU/TPU, off
-        on CPU-only machines and under `tf.distribute` (XLA measured no
-        faster on CPU, see README "Performance").
+        on CPU-only machines and under `tf.distribute`; pass
+        ``jit_compile=True`` to try it on CPU (README "Performance").
 
         Args:
             optimizer: any Keras optimizer (instance or name). Default Adam(1e-3).
