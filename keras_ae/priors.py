@@ -7,8 +7,8 @@ that holds it, so a reloaded AAE continues the same stream of prior draws.
 Every prior offers:
 
 * ``sample(n, latent_dim, seed=None)``: float32 samples of shape
-  ``(n, latent_dim)``; ``n`` may be a scalar tensor (dynamic batch size in a
-  `tf.function`). With ``seed=None`` the layer's own stream is used (a fresh
+  ``(n, latent_dim)``; ``n`` may be a scalar tensor (dynamic batch size in an
+  exported TensorFlow graph). With ``seed=None`` the layer's own stream is used (a fresh
   draw every call); with an integer seed the draw is stateless and
   reproducible, and the layer's stream is left untouched.
 * ``prior(codes)``: samples shaped like ``codes`` (and of their dtype), the
@@ -25,8 +25,9 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from keras_ae import rng
 from keras_ae.layers.random_layer import RandomLayer
 
 __all__ = [
@@ -75,8 +76,9 @@ def _check_latent_dim(latent_dim):
 class Prior(RandomLayer):
     """Base class of the priors: a seeded layer with ``sample``.
 
-    Subclasses implement ``_draw(n, latent_dim, seed)`` (float32 samples from
-    a ``(2,)`` seed tensor), ``log_prob(z)`` and ``moments(latent_dim)``.
+    Subclasses implement ``draw(n, latent_dim, seed)`` (float32 samples from
+    a ``(2,)`` seed tensor, the one definition of the prior's random stream
+    used by training, `sample` and the exported ``sample`` endpoints), ``log_prob(z)`` and ``moments(latent_dim)``.
 
     Calling the layer on codes returns prior samples of the same shape and
     dtype, drawn from the layer's own stream.
@@ -106,19 +108,27 @@ class Prior(RandomLayer):
             A float32 tensor of shape ``(n, latent_dim)``.
         """
         latent_dim = _check_latent_dim(latent_dim)
-        return self._draw(self._check_n(n), latent_dim, self._seed_tensor(seed))
+        return self.draw(self._check_n(n), latent_dim, self._seed_tensor(seed))
+
+    def draw(self, n, latent_dim, seed):
+        """``n`` float32 samples ``(n, latent_dim)`` from the seed tensor ``seed``."""
+        raise NotImplementedError
 
     def call(self, inputs):
-        inputs = tf.convert_to_tensor(inputs)
-        if inputs.shape.rank is None or inputs.shape[-1] is None:
+        inputs = ops.convert_to_tensor(inputs)
+        if len(inputs.shape) == 0 or inputs.shape[-1] is None:
             raise ValueError(
                 "A prior must be called on codes of static shape (batch, latent_dim). "
                 f"Received: shape={inputs.shape}"
             )
-        batch = tf.reduce_prod(tf.shape(inputs)[:-1])
-        z = self.sample(batch, int(inputs.shape[-1]))
-        dtype = inputs.dtype if inputs.dtype.is_floating else tf.float32
-        return tf.reshape(tf.cast(z, dtype), tf.shape(inputs))
+        shape = ops.shape(inputs)
+        batch = 1
+        for d in shape[:-1]:
+            batch = batch * d
+        z = self.draw(batch, int(inputs.shape[-1]), self.next_seed())
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        dtype = dtype if "float" in dtype else "float32"
+        return ops.reshape(ops.cast(z, dtype), shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -166,7 +176,7 @@ class Prior(RandomLayer):
             raise ValueError(
                 f"Argument `seed` must be an integer or None. Received: seed={seed!r}"
             )
-        return tf.constant([int(seed), 0], dtype=tf.int64)
+        return rng.seed_tensor(seed)
 
     @staticmethod
     def _check_n(n):
@@ -174,8 +184,12 @@ class Prior(RandomLayer):
             if n < 0:
                 raise ValueError(f"Argument `n` must be >= 0. Received: n={n}")
             return int(n)
-        if tf.is_tensor(n) and n.dtype.is_integer and n.shape.rank == 0:
-            return tf.cast(n, tf.int32)
+        if (
+            ops.is_tensor(n)
+            and "int" in keras.backend.standardize_dtype(n.dtype)
+            and len(n.shape) == 0
+        ):
+            return ops.cast(n, "int32")
         raise ValueError(
             f"Argument `n` must be an integer or a scalar integer tensor. Received: n={n!r}"
         )
@@ -203,16 +217,14 @@ class Gaussian(Prior):
         super().__init__(seed=seed, **kwargs)
         self.stddev = _check_number("stddev", stddev, positive=True)
 
-    def _draw(self, n, latent_dim, seed):
-        return tf.random.stateless_normal(
-            tf.stack([n, latent_dim]), seed=seed, stddev=self.stddev, dtype=tf.float32
-        )
+    def draw(self, n, latent_dim, seed):
+        return rng.normal((n, latent_dim), seed, stddev=self.stddev)
 
     def log_prob(self, z):
-        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
-        d = tf.cast(tf.shape(z)[-1], tf.float32)
+        z = ops.cast(ops.convert_to_tensor(z), "float32")
+        d = float(z.shape[-1])
         s = self.stddev
-        return -0.5 * tf.reduce_sum(tf.square(z / s), axis=-1) - d * (
+        return -0.5 * ops.sum(ops.square(z / s), axis=-1) - d * (
             math.log(s) + 0.5 * _LOG_2PI
         )
 
@@ -286,21 +298,15 @@ class Uniform(Prior):
         self.low = low
         self.high = high
 
-    def _draw(self, n, latent_dim, seed):
-        return tf.random.stateless_uniform(
-            tf.stack([n, latent_dim]),
-            seed=seed,
-            minval=self.low,
-            maxval=self.high,
-            dtype=tf.float32,
-        )
+    def draw(self, n, latent_dim, seed):
+        return rng.uniform((n, latent_dim), seed, minval=self.low, maxval=self.high)
 
     def log_prob(self, z):
-        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
-        d = tf.cast(tf.shape(z)[-1], tf.float32)
-        inside = tf.reduce_all((z >= self.low) & (z <= self.high), axis=-1)
+        z = ops.cast(ops.convert_to_tensor(z), "float32")
+        d = float(z.shape[-1])
+        inside = ops.all(ops.logical_and(z >= self.low, z <= self.high), axis=-1)
         density = -d * math.log(self.high - self.low)
-        return tf.where(inside, density, tf.constant(-np.inf, tf.float32))
+        return ops.where(inside, density, -np.inf)
 
     def moments(self, latent_dim):
         d = _check_latent_dim(latent_dim)
@@ -401,37 +407,33 @@ class MixtureOfGaussians(Prior):
         z, k = self._draw_with_components(n, latent_dim, seed, components)
         return (z, k) if return_components else z
 
-    def _draw(self, n, latent_dim, seed):
+    def draw(self, n, latent_dim, seed):
         return self._draw_with_components(n, latent_dim, seed, None)[0]
 
     def _draw_with_components(self, n, latent_dim, seed, components):
-        seeds = tf.random.experimental.stateless_split(seed, num=2)
         if components is None:
-            components = tf.random.stateless_uniform(
-                tf.reshape(n, [1]),
-                seed=seeds[0],
-                minval=0,
-                maxval=self.num_components,
-                dtype=tf.int32,
-            )
+            components = rng.randint((n,), self.num_components, rng.fold(seed, 0))
         else:
-            components = tf.cast(tf.convert_to_tensor(components), tf.int32)
-            tf.debugging.assert_equal(
-                tf.shape(components), tf.reshape(tf.cast(n, tf.int32), [1]),
-                message="`components` must have shape (n,)",
+            components = self._check_components(components, n)
+        means = ops.convert_to_tensor(self.component_means(latent_dim))
+        noise = rng.normal((n, latent_dim), rng.fold(seed, 1), stddev=self.stddev)
+        return ops.take(means, components, axis=0) + noise, components
+
+    def _check_components(self, components, n):
+        values = np.asarray(ops.convert_to_numpy(components))
+        if not isinstance(n, int):
+            n = int(ops.convert_to_numpy(n))
+        if values.shape != (n,) or not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(
+                f"`components` must be integers of shape (n,) = ({n},). "
+                f"Received: shape={values.shape}, dtype={values.dtype}"
             )
-            tf.debugging.assert_less(
-                components, self.num_components,
-                message="`components` must lie in [0, num_components)",
+        if values.size and (values.min() < 0 or values.max() >= self.num_components):
+            raise ValueError(
+                f"`components` must lie in [0, {self.num_components}). "
+                f"Received: values in [{values.min()}, {values.max()}]"
             )
-            tf.debugging.assert_non_negative(
-                components, message="`components` must lie in [0, num_components)"
-            )
-        means = tf.constant(self.component_means(latent_dim))
-        noise = tf.random.stateless_normal(
-            tf.stack([n, latent_dim]), seed=seeds[1], stddev=self.stddev, dtype=tf.float32
-        )
-        return tf.gather(means, components) + noise, components
+        return ops.convert_to_tensor(values.astype("int32"))
 
     def assign_components(self, z):
         """Index of the nearest component mean for every row of ``z``.
@@ -442,26 +444,26 @@ class MixtureOfGaussians(Prior):
         Returns:
             An int32 tensor ``(n,)``.
         """
-        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
-        means = tf.constant(self.component_means(int(z.shape[-1])))
-        return tf.argmin(self._squared_distances(z, means), axis=-1, output_type=tf.int32)
+        z = ops.cast(ops.convert_to_tensor(z), "float32")
+        means = ops.convert_to_tensor(self.component_means(int(z.shape[-1])))
+        return ops.cast(ops.argmin(self._squared_distances(z, means), axis=-1), "int32")
 
     @staticmethod
     def _squared_distances(z, means):
         return (
-            tf.reduce_sum(tf.square(z), axis=-1, keepdims=True)
-            - 2.0 * tf.matmul(z, means, transpose_b=True)
-            + tf.reduce_sum(tf.square(means), axis=-1)[None, :]
+            ops.sum(ops.square(z), axis=-1, keepdims=True)
+            - 2.0 * ops.matmul(z, ops.transpose(means))
+            + ops.sum(ops.square(means), axis=-1)[None, :]
         )
 
     def log_prob(self, z):
-        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
+        z = ops.cast(ops.convert_to_tensor(z), "float32")
         d = int(z.shape[-1])
-        means = tf.constant(self.component_means(d))
-        sq = tf.maximum(self._squared_distances(z, means), 0.0)
+        means = ops.convert_to_tensor(self.component_means(d))
+        sq = ops.maximum(self._squared_distances(z, means), 0.0)
         s = self.stddev
         log_components = -0.5 * sq / s**2 - d * (math.log(s) + 0.5 * _LOG_2PI)
-        return tf.reduce_logsumexp(log_components, axis=-1) - math.log(self.num_components)
+        return ops.logsumexp(log_components, axis=-1) - math.log(self.num_components)
 
     def moments(self, latent_dim):
         means = self.component_means(latent_dim).astype(np.float64)

@@ -187,7 +187,7 @@ def _sgd(variables, gradients, lr=LR):
 def _prior_draw(model, n):
     """The next prior draw of ``model``'s stream (what a training step uses)."""
     prior = model.prior
-    return prior._draw(n, model.latent_dim, prior.seed_generator.next())
+    return prior.draw(n, model.latent_dim, prior.seed_generator.next())
 
 
 def _manual_phased_step(model, x):
@@ -372,9 +372,21 @@ def _one_step(make, x, strategy=None):
 class _NaiveAAE(AdversarialAutoencoder):
     """A deliberately wrong step: losses not divided by the replicas."""
 
-    @staticmethod
-    def _scaled(optimizer, loss):
-        return optimizer.scale_loss(loss)
+    def training_phases(self):
+        from keras_ae.backend.phases import Phase
+
+        n = keras_ae.distribute.num_replicas()
+
+        def undo_scaling(loss_fn):
+            def wrapped(x, y, sample_weight):
+                terms, y_pred = loss_fn(x, y, sample_weight)
+                return {k: v * n for k, v in terms.items()}, y_pred
+
+            return wrapped
+
+        return tuple(
+            Phase(undo_scaling(p.loss_fn), p.updates) for p in super().training_phases()
+        )
 
 
 def _step_norms(model, start):

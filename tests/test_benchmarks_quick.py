@@ -1,11 +1,13 @@
 """Smoke tests of benchmarks/: the quick benchmark runs end to end.
 
 The fast tests check the framework-free parts (metrics, timing rule, FLOP
-count, schedule, the pythae skip message); the slow one runs
-``benchmarks/run.py --quick`` for plain Keras and keras_ae in a subprocess and
-checks the JSON report, so the benchmark cannot rot.
+count, schedule, backends in the report, the pythae skip message); the slow
+ones run ``benchmarks/run.py --quick`` for plain Keras and keras_ae in a
+subprocess, and plain Keras on the TensorFlow and JAX backends, and check the
+JSON report, so the benchmark cannot rot.
 """
 
+import importlib.util
 import json
 import math
 import os
@@ -25,6 +27,7 @@ import common  # noqa: E402
 import run  # noqa: E402
 
 HAS_DATA = os.path.isdir(common.DATA_DIR)
+HAS_JAX = importlib.util.find_spec("jax") is not None
 
 
 def test_bce_per_image_matches_hand_value():
@@ -81,10 +84,46 @@ def test_schedule_interleaves_frameworks_and_expands_aae(tmp_path):
     # pythae only runs the models it has
     assert ("pythae", "aae-paper") not in {(j[0], j[1]) for j in jobs}
     assert [j[4] for j in jobs] == sorted(j[4] for j in jobs)  # repeat-major
+    assert {j[5] for j in jobs if j[0] != "pythae"} == {"tensorflow"}  # default backend
 
 
-def _fake_run(framework, repeat, rate, bce):
-    return {
+def test_schedule_runs_keras_frameworks_once_per_backend(tmp_path):
+    args = run.parse_args(["--quick", "--models", "ae,dae", "--backends", "tensorflow,jax,torch",
+                           "--out", str(tmp_path)])
+    jobs = run.schedule(args)
+    first = [(j[0], j[5]) for j in jobs[:7]]
+    assert first == [("keras_ae", "tensorflow"), ("plain_keras", "tensorflow"),
+                     ("keras_ae", "jax"), ("plain_keras", "jax"),
+                     ("keras_ae", "torch"), ("plain_keras", "torch"), ("pythae", "torch")]
+    # pythae runs once per model it has, not once per backend
+    assert [j[1] for j in jobs if j[0] == "pythae"] == ["ae"]
+    assert len(jobs) == 2 * 3 * 2 + 1
+    with pytest.raises(SystemExit):
+        run.parse_args(["--backends", "tensorflow,numpy"])
+
+
+def test_run_one_records_a_runner_error_with_its_backend(tmp_path, monkeypatch):
+    # A runner that fails the way keras_ae_runner reports a backend it cannot run on.
+    script = tmp_path / "failing_runner.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "sys.stderr.write('Traceback ...\\nValueError: boom\\n')\n"
+        "print('BENCH_RESULT ' + json.dumps({'framework': 'keras_ae', 'model': 'ae', 'error': "
+        "'keras_ae failed on the ' + os.environ['KERAS_BACKEND'] + ' backend while training: "
+        "ValueError: boom'}))\n"
+        "sys.exit(1)\n"
+    )
+    monkeypatch.setitem(run.RUNNERS, "keras_ae", str(script))
+    args = run.parse_args(["--quick", "--models", "ae", "--out", str(tmp_path)])
+    res = run.run_one(args, sys.executable, "keras_ae", "ae", "default", "base", 0, None, "jax")
+    assert res["backend"] == "jax" and res["framework"] == "keras_ae"
+    assert res["error"].splitlines()[-1] == (
+        "keras_ae failed on the jax backend while training: ValueError: boom")
+    assert "--backend jax" in res["command"]
+
+
+def _fake_run(framework, repeat, rate, bce, backend=None):
+    run_ = {
         "framework": framework, "model": "ae", "threads": "1", "variant": "base",
         "repeat": repeat, "train_flops_per_sample": 1e6, "peak_rss_train_mb": 100.0,
         "matmul_peak_gflops": 100.0,
@@ -92,6 +131,9 @@ def _fake_run(framework, repeat, rate, bce):
                    "first_epoch_wall_s": 1.0},
         "metrics": {"test_bce": bce, "test_mse": 0.01},
     }
+    if backend:
+        run_["backend"] = backend
+    return run_
 
 
 def test_quality_verdict_uses_one_percent_or_the_seed_spread():
@@ -120,7 +162,49 @@ def test_render_merges_the_runs_of_several_reports(tmp_path):
     assert ratio["n_pairs"] == 2
     assert ratio["paired_wall_median"] == pytest.approx((1000 / 900 + 1100 / 1000) / 2)
     assert ratio["quality"] == "same"
-    assert "| ae | 1 | base | plain_keras |" in (tmp_path / "out" / "results.md").read_text()
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "| ae | 1 | tensorflow | base | plain_keras |" in md  # no backend recorded: TensorFlow
+    assert "## Across backends" not in md  # one backend: nothing to compare across
+
+
+def test_ratios_pair_the_same_backend_and_cross_backend_table(tmp_path):
+    meta = {"command": "run.py", "date": "d", "machine": {}, "n_train": 1, "n_test": 1,
+            "epochs": 3, "batch_size": 128, "activation": "relu", "repeats": 1,
+            "steady_rule": "epochs 2..N", "wall_s": 10.0}
+    # an old report (no backend fields) and a new one on JAX, rendered together
+    old = {"meta": meta, "pca": None, "skipped": [], "errors": [], "notes": [],
+           "runs": [_fake_run("keras_ae", 0, 1000.0, 222.0), _fake_run("plain_keras", 0, 800.0, 222.0),
+                    _fake_run("pythae", 0, 500.0, 223.0)]}
+    new = {"meta": dict(meta, backends=["jax"]), "pca": None, "skipped": [], "notes": [],
+           "errors": [{"framework": "keras_ae", "backend": "torch", "model": "ae", "threads": "1",
+                       "variant": "base", "error": "Traceback\nkeras_ae failed on the torch backend"}],
+           "runs": [_fake_run("keras_ae", 0, 3000.0, 222.0, "jax"),
+                    _fake_run("plain_keras", 0, 2000.0, 222.0, "jax")]}
+    paths = []
+    for i, rep in enumerate((old, new)):
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(rep))
+    assert run.main(["--render", *map(str, paths), "--out", str(tmp_path / "out")]) == 1  # an error
+    report = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {(r["framework"], r["backend"]) for r in report["summary"]} == {
+        ("keras_ae", "tensorflow"), ("plain_keras", "tensorflow"), ("pythae", "torch"),
+        ("keras_ae", "jax"), ("plain_keras", "jax")}
+    ratio = {(r["backend"], r["peer"]): r for r in report["ratios"]}
+    assert ratio[("tensorflow", "plain_keras")]["wall"] == pytest.approx(1000 / 800)
+    assert ratio[("jax", "plain_keras")]["wall"] == pytest.approx(3000 / 2000)
+    assert ratio[("jax", "pythae")]["wall"] == pytest.approx(3000 / 500)
+    assert ratio[("jax", "pythae")]["peer_backend"] == "torch"
+    cross = {r["backend"]: r for r in report["cross_backend"]}
+    assert set(cross) == {"tensorflow", "jax"}
+    assert cross["jax"]["keras_ae_vs_plain_keras_tf"] == pytest.approx(3000 / 800)
+    assert cross["jax"]["plain_keras_vs_plain_keras_tf"] == pytest.approx(2000 / 800)
+    assert cross["jax"]["keras_ae_vs_plain_keras"] == pytest.approx(3000 / 2000)
+    assert cross["tensorflow"]["keras_ae_vs_pythae"] == pytest.approx(1000 / 500)
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "| ae | 1 | jax | keras_ae | base |" in md
+    assert "| ae | 1 | jax | base | plain_keras |" in md
+    assert "## Across backends" in md and "| ae | 1 | base | jax | 3000 | 2000 | 1.50 | 3.75 | 2.50 | 6.00 |" in md
+    assert "ERROR: keras_ae on torch ae threads=1 (base): keras_ae failed on the torch backend" in md
 
 
 @pytest.mark.skipif(not HAS_DATA, reason="needs Fashion-MNIST in " + common.DATA_DIR)
@@ -163,3 +247,32 @@ def test_quick_benchmark_end_to_end(tmp_path):
         pytest.skip("no keras_ae model ran (classes missing): " + str(report["skipped"]))
     peers = {(r["model"], r["peer"]) for r in report["ratios"]}
     assert {(m, "plain_keras") for m in ka} <= peers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_DATA, reason="needs Fashion-MNIST in " + common.DATA_DIR)
+@pytest.mark.skipif(not HAS_JAX, reason="needs jax for the JAX backend")
+def test_quick_benchmark_on_two_backends(tmp_path):
+    # Plain Keras on TensorFlow and JAX: the VAE (KL via add_loss) and the
+    # three-phase AAE (three optimizers: per-backend train_step, JAX's stateless
+    # one). Four small runs, no probes; the timeout only guards against a hang.
+    cmd = [sys.executable, os.path.join(BENCH, "run.py"), "--quick", "--models", "vae,aae-paper",
+           "--frameworks", "plain_keras", "--backends", "tensorflow,jax", "--iwae-k", "2",
+           "--no-probe", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    runs = {(r["backend"], r["model"]): r for r in report["runs"]}
+    assert set(runs) == {(b, m) for b in ("tensorflow", "jax") for m in ("vae", "aae-paper")}
+    for (backend, model), r in runs.items():
+        assert r["framework"] == "plain_keras" and r["versions"]["keras"]
+        assert r["timing"]["samples_per_s"] > 0 and r["matmul_peak_gflops"] > 0
+        assert 100 < r["metrics"]["test_bce"] < 600, (backend, model)
+    for model in ("vae", "aae-paper"):  # the same model on both backends: similar losses
+        tf_bce, jax_bce = (runs[(b, model)]["metrics"]["test_bce"] for b in ("tensorflow", "jax"))
+        assert abs(tf_bce - jax_bce) < 0.1 * tf_bce, (model, tf_bce, jax_bce)
+    assert runs[("jax", "vae")]["metrics"]["neg_elbo"] > 0
+    assert {r["backend"] for r in report["summary"]} == {"tensorflow", "jax"}
+    cross = {(r["model"], r["backend"]): r for r in report["cross_backend"]}
+    assert cross[("vae", "jax")]["plain_keras_vs_plain_keras_tf"] > 0
+    assert "| vae | default | jax | plain_keras | base |" in (tmp_path / "results.md").read_text()

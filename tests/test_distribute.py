@@ -89,7 +89,7 @@ class _NaiveAutoencoder(keras_ae.Autoencoder):
     """A deliberately wrong step: no 1/replicas scaling (trap 4)."""
 
     def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
+        x, y, sample_weight = self.unpack(data)
         with tf.GradientTape() as tape:
             terms, y_pred = self.compute_loss_terms(
                 x, y, sample_weight=sample_weight, training=True
@@ -97,7 +97,7 @@ class _NaiveAutoencoder(keras_ae.Autoencoder):
         variables = self.trainable_variables
         gradients = tape.gradient(terms["loss"], variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+        return self.update_metrics(terms, x, y, y_pred, sample_weight)
 
 
 def _fit_one_step(model, x):
@@ -273,9 +273,9 @@ def test_replicas_draw_independent_reproducible_noise(case, mirrored_strategy):
 def test_noise_check_catches_replicas_sharing_a_seed(mirrored_strategy, monkeypatch):
     """Without the per-replica seed (trap 8) every replica draws the same
     noise: the checks above would fail."""
-    from keras_ae import distribute
+    from keras_ae import backend
 
-    monkeypatch.setattr(distribute, "replica_seed", lambda gen: gen.next())
+    monkeypatch.setattr(backend, "replica_seed", lambda gen: gen.next())
     case = STOCHASTIC[0]
     x = case.x[:8]
     with mirrored_strategy.scope():

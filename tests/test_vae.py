@@ -356,12 +356,12 @@ class _NaiveVAE(VariationalAutoencoder):
     """A deliberately wrong step: no 1/replicas scaling (trap 4)."""
 
     def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
+        x, y, sample_weight = self.unpack(data)
         with tf.GradientTape() as tape:
             terms, y_pred = self.compute_loss_terms(x, y, sample_weight, training=True)
         gradients = tape.gradient(terms["loss"], self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+        return self.update_metrics(terms, x, y, y_pred, sample_weight)
 
 
 def _step_pair(make, x, strategy):

@@ -4,16 +4,16 @@ Each layer corrupts its input only when called with ``training=True`` and is
 the identity otherwise (``training=False`` or ``None``), so a denoising model
 sees fresh noise every step of `fit` and none in `predict` or in an export.
 
-The noise is drawn in float32 with stateless TensorFlow ops from the seed
+The noise is drawn in float32 with `keras.random` from the seed tensor
 returned by `RandomLayer.next_seed` (saved with the model, distinct on every
 replica), then cast to the layer's compute dtype, so the same seed gives the
 same corruption under ``float32`` and ``mixed_float16`` policies.
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_ae import rng
 from keras_ae.layers.random_layer import RandomLayer
 
 
@@ -31,9 +31,7 @@ def _check_rate(rate):
 
 def _uniform(layer, inputs):
     """Uniform [0, 1) draws shaped like ``inputs``, in float32."""
-    return tf.random.stateless_uniform(
-        tf.shape(inputs), seed=layer.next_seed(), dtype="float32"
-    )
+    return rng.uniform(ops.shape(inputs), layer.next_seed())
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -95,16 +93,11 @@ class GaussianNoise(RandomLayer):
         if not training or self.stddev == 0.0:
             return inputs
         inputs = ops.convert_to_tensor(inputs)
-        dtype = inputs.dtype
-        if not dtype.is_floating:
-            dtype = tf.as_dtype(self.compute_dtype)
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            dtype = self.compute_dtype
             inputs = ops.cast(inputs, dtype)
-        noise = tf.random.stateless_normal(
-            tf.shape(inputs),
-            seed=self.next_seed(),
-            stddev=self.stddev,
-            dtype="float32",
-        )
+        noise = rng.normal(ops.shape(inputs), self.next_seed(), stddev=self.stddev)
         outputs = inputs + ops.cast(noise, dtype)
         if self.clip is not None:
             outputs = ops.clip(outputs, self.clip[0], self.clip[1])

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_ae import distribute
+from keras_ae import backend
 
 
 class RandomLayer(keras.layers.Layer):
@@ -12,12 +12,10 @@ class RandomLayer(keras.layers.Layer):
     (DESIGN.md section 4, trap 2), so a reloaded model would restart its
     random stream. This base class appends the generator state to the layer's
     saved variables and restores it on load, and draws per-replica seeds
-    under `tf.distribute` (trap 8) through `keras_ae.distribute.replica_seed`.
+    under `tf.distribute` through `keras_ae.backend.replica_seed`.
 
-    Subclasses call `self.next_seed()` once per random op and pass it to a
-    stateless TensorFlow op, e.g.
-    ``tf.random.stateless_normal(shape, seed=self.next_seed())``
-    (Keras's own `keras.random` ops do not accept seed tensors).
+    Subclasses call `self.next_seed()` once per random op and draw with
+    `keras_ae.rng`, e.g. ``rng.normal(shape, self.next_seed())``.
 
     Args:
         seed: optional integer seed of the layer's `SeedGenerator`.
@@ -35,7 +33,7 @@ class RandomLayer(keras.layers.Layer):
 
     def next_seed(self):
         """A fresh seed tensor, distinct on every replica."""
-        return distribute.replica_seed(self.seed_generator)
+        return backend.replica_seed(self.seed_generator)
 
     def save_own_variables(self, store):
         super().save_own_variables(store)

@@ -1,9 +1,10 @@
 """Reparameterised sampling from a diagonal Gaussian posterior (Kingma & Welling 2013)."""
 
 import keras
-import tensorflow as tf
+import numpy as np
 from keras import ops
 
+from keras_ae import rng
 from keras_ae.layers.random_layer import RandomLayer
 
 # exp(0.5 * 20) ~ 2.2e4 and exp(0.5 * -30) ~ 3e-7: wide enough for any
@@ -77,9 +78,7 @@ class Sampling(RandomLayer):
             z_log_var = ops.clip(
                 ops.cast(inputs[1], "float32"), LOG_VAR_MIN, LOG_VAR_MAX
             )
-            eps = tf.random.stateless_normal(
-                tf.shape(z_mean), seed=self.next_seed(), dtype="float32"
-            )
+            eps = rng.normal(ops.shape(z_mean), self.next_seed())
             if self.noise_scale != 1.0:
                 eps = eps * self.noise_scale
             z = z_mean + ops.exp(0.5 * z_log_var) * eps
@@ -87,7 +86,7 @@ class Sampling(RandomLayer):
             z = z_mean
         dtype = self.compute_dtype
         if dtype == "float16":
-            limit = float(tf.float16.max)
+            limit = float(np.finfo(np.float16).max)
             z = ops.clip(z, -limit, limit)
         return ops.cast(z, dtype)
 

@@ -2,12 +2,13 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_ae import distribute
+from keras_ae import backend
 from keras_ae import losses
 from keras_ae import priors
+from keras_ae import rng
+from keras_ae.backend import phases
 from keras_ae.models.base import BaseAutoencoder
 from keras_ae.models.base import _as_tuple
 
@@ -221,6 +222,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
             prior = priors.Gaussian(1.0, seed=None if seed is None else int(seed))
         else:
             prior = priors.get(prior)
+        self._init_keras_model(kwargs)
         self.prior = prior
         self.discriminator_units = discriminator_units
         self.adversarial_weight = float(adversarial_weight)
@@ -337,6 +339,8 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     def _build_optimizers(self):
         pv = self._phase_variables
+        if pv is None:  # called by the base `compile`, before the phases exist
+            return
         for opt, variables in (
             (self.optimizer, pv.autoencoder),
             (self.discriminator_optimizer, pv.discriminator),
@@ -414,17 +418,14 @@ class AdversarialAutoencoder(BaseAutoencoder):
         Returns:
             float32 samples of shape ``(batch, latent_dim)``.
         """
-        n = tf.shape(codes)[0]
+        n = ops.shape(codes)[0]
         if training:
             seed = self.prior.seed_generator.next()
         else:
-            seed = tf.constant([0, 0], dtype="int64")
-        replicas = distribute.num_replicas()
-        if replicas == 1:
-            return self.prior._draw(n, self.latent_dim, seed)
-        draws = self.prior._draw(n * replicas, self.latent_dim, seed)
-        start = tf.cast(distribute.replica_id(), tf.int32) * n
-        return tf.slice(draws, tf.stack([start, 0]), tf.stack([n, self.latent_dim]))
+            seed = rng.seed_tensor(0)
+        return backend.replica_slice(
+            lambda total: self.prior.draw(total, self.latent_dim, seed), n
+        )
 
     def _logits(self, z, training):
         return ops.cast(self.discriminator(z, training=training), "float32")
@@ -470,83 +471,86 @@ class AdversarialAutoencoder(BaseAutoencoder):
         return terms, y_pred
 
     # ------------------------------------------------------------ train step
-    @staticmethod
-    def _scaled(optimizer, loss):
-        loss = distribute.scale_for_replicas(loss)
-        return distribute.scale_for_optimizer(optimizer, loss)
+    def extra_optimizers(self):
+        if self._phase_variables is None:
+            return ()
+        return (self.discriminator_optimizer, self.generator_optimizer)
 
-    @staticmethod
-    def _apply(optimizer, tape, loss, variables):
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
-
-    def train_step(self, data):
+    def training_phases(self):
+        """The paper's three phases, or one joint phase with two updates."""
         if self._phase_variables is None:
             raise ValueError("You must call `compile()` before training.")
-        x, y, sample_weight = self._unpack(data)
+        pv = self._phase_variables
         if self.mode == "joint":
-            terms, y_pred = self._joint_step(x, y, sample_weight)
-        else:
-            terms, y_pred = self._phased_step(x, y, sample_weight)
-        return self._update_metrics(terms, x, y, y_pred, sample_weight)
-
-    def _phased_step(self, x, y, sample_weight):
-        pv = self._phase_variables
-        # (1) Reconstruction: encoder + decoder.
-        with tf.GradientTape() as tape:
-            codes = self.encoder(x, training=True)
-            terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, True)
-            loss = self._scaled(self.optimizer, terms["loss"])
-        self._apply(self.optimizer, tape, loss, pv.autoencoder)
-
-        with tf.GradientTape() as g_tape:
-            codes = self.encoder(x, training=True)
-            # (2) Regularisation: the discriminator, on the updated encoder's
-            # codes. The encoder does not change until (3), so its forward
-            # pass is shared with the generator phase.
-            with g_tape.stop_recording():
-                real = self.draw_prior(codes, training=True)
-                with tf.GradientTape() as d_tape:
-                    d_loss, d_acc, _ = self._discriminator_terms(
-                        real, ops.stop_gradient(codes), sample_weight, True
-                    )
-                    d_total = d_loss + self._sum_losses(self.discriminator)
-                    scaled = self._scaled(self.discriminator_optimizer, d_total)
-                self._apply(self.discriminator_optimizer, d_tape, scaled, pv.discriminator)
+            return (
+                phases.Phase(
+                    self._joint_terms,
+                    (
+                        phases.Update("loss", self.optimizer, pv.autoencoder),
+                        phases.Update(
+                            "discriminator_loss",
+                            self.discriminator_optimizer,
+                            pv.discriminator,
+                        ),
+                    ),
+                ),
+            )
+        return (
+            # (1) Reconstruction: encoder + decoder.
+            phases.Phase(
+                self._reconstruction_phase,
+                (phases.Update("loss", self.optimizer, pv.autoencoder),),
+            ),
+            # (2) Regularisation: the discriminator, on the updated
+            # encoder's codes.
+            phases.Phase(
+                self._discriminator_phase,
+                (
+                    phases.Update(
+                        "discriminator_loss",
+                        self.discriminator_optimizer,
+                        pv.discriminator,
+                    ),
+                ),
+            ),
             # (3) Generator: the encoder fools the updated discriminator.
-            g_loss = self._generator_loss(self._logits(codes, True), sample_weight)
-            scaled = self._scaled(
-                self.generator_optimizer, self.adversarial_weight * g_loss
-            )
-        self._apply(self.generator_optimizer, g_tape, scaled, pv.generator)
-        terms.update(
-            discriminator_loss=d_total, generator_loss=g_loss, discriminator_accuracy=d_acc
+            phases.Phase(
+                self._generator_phase,
+                (
+                    phases.Update(
+                        "generator_objective", self.generator_optimizer, pv.generator
+                    ),
+                ),
+            ),
         )
-        return terms, y_pred
 
-    def _joint_step(self, x, y, sample_weight):
-        pv = self._phase_variables
-        with tf.GradientTape(persistent=True) as tape:
-            codes = self.encoder(x, training=True)
-            terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, True)
-            real = self.draw_prior(codes, training=True)
-            # One discriminator pass on the codes serves both losses: each
-            # loss is differentiated only with respect to its own variables.
-            d_loss, d_acc, fake_logits = self._discriminator_terms(
-                real, codes, sample_weight, True
-            )
-            d_total = d_loss + self._sum_losses(self.discriminator)
-            g_loss = self._generator_loss(fake_logits, sample_weight)
-            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
-            ae_scaled = self._scaled(self.optimizer, terms["loss"])
-            d_scaled = self._scaled(self.discriminator_optimizer, d_total)
-        self._apply(self.optimizer, tape, ae_scaled, pv.autoencoder)
-        self._apply(self.discriminator_optimizer, tape, d_scaled, pv.discriminator)
-        del tape
-        terms.update(
-            discriminator_loss=d_total, generator_loss=g_loss, discriminator_accuracy=d_acc
-        )
-        return terms, y_pred
+    def _reconstruction_phase(self, x, y, sample_weight):
+        codes = self.encoder(x, training=True)
+        return self._reconstruction_terms(codes, y, sample_weight, True)
+
+    def _discriminator_phase(self, x, y, sample_weight):
+        codes = ops.stop_gradient(self.encoder(x, training=True))
+        real = self.draw_prior(codes, training=True)
+        d_loss, d_acc, _ = self._discriminator_terms(real, codes, sample_weight, True)
+        terms = {
+            "discriminator_loss": d_loss + self._sum_losses(self.discriminator),
+            "discriminator_accuracy": d_acc,
+        }
+        return terms, None
+
+    def _generator_phase(self, x, y, sample_weight):
+        codes = self.encoder(x, training=True)
+        g_loss = self._generator_loss(self._logits(codes, True), sample_weight)
+        terms = {
+            "generator_loss": g_loss,
+            "generator_objective": self.adversarial_weight * g_loss,
+        }
+        return terms, None
+
+    def _joint_terms(self, x, y, sample_weight):
+        # One forward pass serves both updates: each loss is differentiated
+        # only with respect to its own variables.
+        return self.compute_loss_terms(x, y, sample_weight=sample_weight, training=True)
 
     # ------------------------------------------------------------- sampling
     def sample(self, n, seed=None, batch_size=None):

@@ -1,18 +1,17 @@
 """Shared base of every keras_ae model: networks, validation, training step."""
 
-import math
-import warnings
-
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_ae import distribute
+from keras_ae import backend
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae.backend import phases
 
 DEFAULT_BATCH_SIZE = 256
+#: `keras.Model` constructor arguments accepted through ``**kwargs``.
+_MODEL_KWARGS = ("name", "dtype", "trainable", "autocast")
 
 
 def _as_tuple(value, name):
@@ -40,13 +39,22 @@ def _check_activation(value, name):
     return value
 
 
+def _is_dataset(x):
+    # tf.data is optional on JAX/torch; a Dataset is recognised by its module.
+    return type(x).__module__.startswith("tensorflow.python.data")
+
+
 def _is_array_like(x):
-    return isinstance(x, (np.ndarray, list)) or (
-        tf.is_tensor(x) and hasattr(x, "numpy")
-    )
+    if isinstance(x, (np.ndarray, list)):
+        return True
+    return keras.ops.is_tensor(x) and not _is_dataset(x)
 
 
-class BaseAutoencoder(keras.Model):
+def _to_numpy(x):
+    return x if isinstance(x, np.ndarray) else keras.ops.convert_to_numpy(x)
+
+
+class BaseAutoencoder(backend.TrainerMixin, keras.Model):
     """Base class of the keras_ae models (not used directly).
 
     Builds the encoder and decoder from the common constructor arguments
@@ -55,13 +63,17 @@ class BaseAutoencoder(keras.Model):
     one training step for every subclass:
 
     * ``fit(x)`` reconstructs ``x``; ``fit(x, y)`` maps ``x`` to ``y``;
-    * every loss term is a per-replica batch mean in float32, divided by the
-      number of replicas before differentiation (`keras_ae.distribute`) and
-      scaled by the optimizer for mixed precision; trackers receive the
+    * every loss term is a batch mean in float32, divided by the number of
+      `tf.distribute` replicas before differentiation (`keras_ae.backend`)
+      and scaled by the optimizer for mixed precision; trackers receive the
       unscaled values.
 
-    Subclasses override `compute_loss_terms` (the loss terms of one batch)
-    and, if they add metrics, `loss_term_names`.
+    The step is the same on TensorFlow, JAX and torch: `training_phases`
+    lists what to differentiate and which optimizer applies it, and the
+    backend module (`keras_ae.backend`) differentiates. Subclasses override
+    `compute_loss_terms` (the loss terms of one batch) and, if they add
+    metrics, `loss_term_names`; models with several optimizers override
+    `training_phases` and `extra_optimizers`.
 
     Args:
         input_shape: shape of one example, e.g. ``(784,)`` or ``(28, 28, 1)``.
@@ -106,7 +118,13 @@ class BaseAutoencoder(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        self._init_keras_model(kwargs)
+        unknown = sorted(set(kwargs) - set(_MODEL_KWARGS))
+        if unknown:
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{unknown}"
+            )
         # ---- arguments ----------------------------------------------------
         input_shape = _as_tuple(input_shape, "input_shape")
         if not input_shape or any(d <= 0 for d in input_shape):
@@ -191,6 +209,22 @@ class BaseAutoencoder(keras.Model):
         self._build_model()
 
     # ------------------------------------------------------------------ build
+    def _init_keras_model(self, kwargs):
+        """Initialises `keras.Model` once.
+
+        Subclasses that attach layers before calling this constructor (a
+        noise layer, a prior) call it first: on torch a layer is a
+        `torch.nn.Module`, which cannot be attached to an uninitialised one.
+        """
+        if self.__dict__.get("_keras_model_initialised", False):
+            return
+        # Arguments of a class further down the MRO (e.g. `sparsity` of
+        # SparseDenoisingAutoencoder) are still in ``kwargs`` here; this
+        # constructor rejects whatever is left when it runs.
+        model_kwargs = {k: v for k, v in kwargs.items() if k in _MODEL_KWARGS}
+        super(BaseAutoencoder, self).__init__(**model_kwargs)
+        self._keras_model_initialised = True
+
     @property
     def input_shape(self):
         """Shape of one example (without the batch dimension)."""
@@ -266,7 +300,7 @@ class BaseAutoencoder(keras.Model):
 
     def decode(self, z, batch_size=None):
         """Decoded outputs of codes ``z`` (NumPy), batched like `predict`."""
-        z = np.asarray(z, dtype="float32") if not tf.is_tensor(z) else z
+        z = np.asarray(z, dtype="float32") if not keras.ops.is_tensor(z) else z
         if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
             raise ValueError(
                 f"Expected codes of shape (N, {self.latent_dim}). "
@@ -282,9 +316,7 @@ class BaseAutoencoder(keras.Model):
     # ------------------------------------------------------------ validation
     def _check_x(self, x, name, check_range=False):
         """Raises a clear ValueError for data the model cannot take."""
-        if isinstance(x, tf.data.Dataset):
-            return
-        if not _is_array_like(x):
+        if _is_dataset(x) or not _is_array_like(x):
             return
         shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
         expected = self.input_shape_
@@ -293,7 +325,7 @@ class BaseAutoencoder(keras.Model):
                 f"Expected `{name}` of shape (N, {', '.join(map(str, expected))}) "
                 f"for this model (input_shape={expected}). Received: {name}.shape={shape}"
             )
-        arr = x.numpy() if tf.is_tensor(x) else np.asarray(x)
+        arr = np.asarray(x) if isinstance(x, list) else _to_numpy(x)
         if not np.issubdtype(arr.dtype, np.number):
             raise ValueError(
                 f"Expected numeric `{name}`. Received: {name}.dtype={arr.dtype}"
@@ -324,7 +356,7 @@ class BaseAutoencoder(keras.Model):
                 )
 
     def _check_validation_data(self, validation_data):
-        if validation_data is None or isinstance(validation_data, tf.data.Dataset):
+        if validation_data is None or _is_dataset(validation_data):
             return
         if isinstance(validation_data, (tuple, list)) and not _is_array_like(
             validation_data
@@ -378,6 +410,17 @@ class BaseAutoencoder(keras.Model):
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3)
         super().compile(optimizer=optimizer, **kwargs)
+        # Built now on the variables it updates, so that a failed first step
+        # cannot leave it half-built and the JAX state is complete.
+        self._build_optimizers()
+
+    def _build_optimizers(self):
+        """Builds the extra optimizers of multi-optimizer models at `compile`.
+
+        ``optimizer`` itself is built by Keras on the first step (or by
+        `compile_from_config` on reload), so freezing layers between
+        `compile` and `fit` keeps working.
+        """
 
     def compile_from_config(self, config):
         """Replays `compile` on load and builds the optimizer's variables.
@@ -389,7 +432,7 @@ class BaseAutoencoder(keras.Model):
         for key in ("loss", "loss_weights"):
             config.pop(key, None)
         self.compile(**config)
-        if self.built:
+        if self.built and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------------ loss terms
@@ -453,42 +496,41 @@ class BaseAutoencoder(keras.Model):
             metrics.append(self._compile_metrics)
         return metrics
 
-    def _update_metrics(self, terms, x, y, y_pred, sample_weight):
-        batch = ops.shape(tf.nest.flatten(x)[0])[0]
+    def update_metrics(self, terms, x, y, y_pred, sample_weight):
+        """Updates the trackers and compiled metrics; returns the logs."""
+        batch = ops.shape(keras.tree.flatten(x)[0])[0]
         for name, value in terms.items():
             if name in self._trackers:
                 self._trackers[name].update_state(value, sample_weight=batch)
         if self._compile_metrics is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
-        return distribute.shape_logs_for_reduction(self.get_metrics_result())
+        return backend.shape_logs_for_reduction(self.get_metrics_result())
 
     @staticmethod
-    def _unpack(data):
+    def unpack(data):
+        """``(x, y, sample_weight)`` of a batch; ``y`` defaults to ``x``."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         return x, (x if y is None else y), sample_weight
 
-    def train_step(self, data):
-        x, y, sample_weight = self._unpack(data)
-        with tf.GradientTape() as tape:
-            terms, y_pred = self.compute_loss_terms(
+    def training_phases(self):
+        """What one training step differentiates, in order (`keras_ae.backend.phases`).
+
+        The default is one phase: ``compute_loss_terms(training=True)``,
+        with ``"loss"`` minimised by ``optimizer`` over every trainable
+        variable.
+        """
+
+        def loss_fn(x, y, sample_weight):
+            return self.compute_loss_terms(
                 x, y, sample_weight=sample_weight, training=True
             )
-            loss = distribute.scale_for_replicas(terms["loss"])
-            loss = distribute.scale_for_optimizer(self.optimizer, loss)
-        variables = self.trainable_variables
-        if variables:
-            gradients = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(gradients, variables))
-        else:
-            warnings.warn("The model does not have any trainable weights.")
-        return self._update_metrics(terms, x, y, y_pred, sample_weight)
 
-    def test_step(self, data):
-        x, y, sample_weight = self._unpack(data)
-        terms, y_pred = self.compute_loss_terms(
-            x, y, sample_weight=sample_weight, training=False
-        )
-        return self._update_metrics(terms, x, y, y_pred, sample_weight)
+        update = phases.Update("loss", self.optimizer, self.trainable_variables)
+        return (phases.Phase(loss_fn, (update,)),)
+
+    def extra_optimizers(self):
+        """Optimizers besides ``optimizer`` that the training step applies."""
+        return ()
 
     # ---------------------------------------------------------------- config
     def get_config(self):
@@ -533,6 +575,3 @@ class BaseAutoencoder(keras.Model):
         """Config entries that hold serialized Keras objects."""
         return ("encoder", "decoder")
 
-
-def num_features(input_shape):
-    return int(math.prod(input_shape))

@@ -128,6 +128,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         **kwargs,
     ):
         # Validated before any network is built; tracked as a sublayer.
+        self._init_keras_model(kwargs)
         self.noise = _resolve_noise(noise, noise_level, seed)
         self.noise_level = None if noise_level is None else float(noise_level)
         super().__init__(

@@ -3,31 +3,14 @@
 import warnings
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_ae import backend
 from keras_ae import regularizers
 from keras_ae.models.base import BaseAutoencoder
 
 #: Code activations whose values lie in (0, 1), as `KLSparsity` expects.
 _UNIT_INTERVAL_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "softmax")
-
-
-def _global_batch_mean(codes):
-    """Batch mean of ``codes`` (float32, ``(1, units...)``) over all replicas.
-
-    Under ``tf.distribute`` each replica sees part of the batch; a penalty
-    that is a function of the batch mean (`KLSparsity`) must see the mean of
-    the *global* batch to match single-device training. The cross-replica
-    sum is differentiable (its gradient is again an all-reduce).
-    """
-    codes = ops.cast(codes, "float32")
-    total = ops.sum(codes, axis=0, keepdims=True)
-    count = ops.cast(ops.shape(codes)[0], "float32")
-    ctx = tf.distribute.get_replica_context()
-    if ctx is not None and ctx.num_replicas_in_sync > 1:
-        total, count = ctx.all_reduce("SUM", [total, count])
-    return total / count
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -155,11 +138,11 @@ class SparseAutoencoder(BaseAutoencoder):
         """The sparsity term for a code batch (float32 scalar).
 
         `KLSparsity` is evaluated on the global batch mean (see
-        `_global_batch_mean`), any other penalty on the codes themselves.
+        `keras_ae.backend.global_batch_mean`), any other penalty on the codes themselves.
         """
         if isinstance(self.sparsity, regularizers.KLSparsity):
             return regularizers.activity_penalty(
-                self.sparsity, _global_batch_mean(codes)
+                self.sparsity, backend.global_batch_mean(codes)
             )
         return regularizers.activity_penalty(self.sparsity, codes)
 

@@ -4,9 +4,9 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from keras_ae import backend
 from keras_ae import losses
 from keras_ae.layers.sampling import LOG_VAR_MAX
 from keras_ae.layers.sampling import LOG_VAR_MIN
@@ -390,29 +390,29 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     # ------------------------------------------------------------ evaluation
     def _log_terms_fn(self):
-        """tf.function: log p(x|z), log p(z) - log q(z|x) for s samples of b examples."""
+        """Compiled: log p(x|z), log p(z) - log q(z|x) for s samples of b examples."""
         fn = getattr(self, "_log_terms_cached", None)
         if fn is not None:
             return fn
 
         def log_terms(x, eps):
             z_mean, z_log_var = self._posterior(x, training=False)
-            s, b = tf.shape(eps)[0], tf.shape(eps)[1]
+            s, b = ops.shape(eps)[0], ops.shape(eps)[1]
             z = z_mean[None] + ops.exp(0.5 * z_log_var)[None] * eps  # (s, b, d)
-            flat_z = tf.reshape(z, (s * b, self.latent_dim))
+            flat_z = ops.reshape(z, (s * b, self.latent_dim))
             out = self.decoder(flat_z, training=False)
-            x_rep = tf.reshape(
-                tf.broadcast_to(x[None], tf.concat([[s], tf.shape(x)], 0)),
-                tf.concat([[s * b], tf.shape(x)[1:]], 0),
+            x_shape = tuple(ops.shape(x))
+            x_rep = ops.reshape(
+                ops.broadcast_to(x[None], (s,) + x_shape), (s * b,) + x_shape[1:]
             )
-            log_px_z = tf.reshape(-self._negative_log_likelihood(x_rep, out), (s, b))
+            log_px_z = ops.reshape(-self._negative_log_likelihood(x_rep, out), (s, b))
             log_ratio = losses.gaussian_log_prob(
                 z, ops.zeros_like(z), ops.zeros_like(z)
             ) - losses.gaussian_log_prob(z, z_mean[None], z_log_var[None])
             kl = losses.kl_divergence(z_mean, z_log_var)
             return log_px_z, log_ratio, kl
 
-        fn = tf.function(log_terms, reduce_retracing=True)
+        fn = backend.inference_function(self, log_terms)
         self._log_terms_cached = fn
         return fn
 
@@ -423,7 +423,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         once: ``num_samples`` is split into chunks of at most ``batch_size``
         samples and the examples into chunks of ``batch_size // samples``.
         """
-        if isinstance(x, tf.data.Dataset):
+        if type(x).__module__.startswith("tensorflow.python.data"):
             raise ValueError(
                 "`log_likelihood`/`elbo` take an array of examples, not a "
                 f"tf.data.Dataset. Received: x={x!r}"
@@ -437,19 +437,19 @@ class VariationalAutoencoder(BaseAutoencoder):
         per_chunk = min(num_samples, rows)
         examples = max(1, rows // per_chunk)
         for start in range(0, len(x), examples):
-            xb = tf.constant(x[start : start + examples])
+            xb = x[start : start + examples]
             b = int(xb.shape[0])
             log_px, log_ratio, kl = [], [], None
             for done in range(0, num_samples, per_chunk):
                 s = min(per_chunk, num_samples - done)
                 eps = rng.standard_normal((s, b, self.latent_dim), dtype=np.float32)
-                lp, lr, kl = fn(xb, tf.constant(eps))
-                log_px.append(np.asarray(lp, "float64"))
-                log_ratio.append(np.asarray(lr, "float64"))
+                lp, lr, kl = fn(xb, eps)
+                log_px.append(ops.convert_to_numpy(lp).astype("float64"))
+                log_ratio.append(ops.convert_to_numpy(lr).astype("float64"))
             yield (
                 np.concatenate(log_px, axis=0),
                 np.concatenate(log_ratio, axis=0),
-                np.asarray(kl, "float64"),
+                ops.convert_to_numpy(kl).astype("float64"),
             )
 
     @staticmethod
