@@ -10,6 +10,7 @@ import keras_ae
 from harness import X_FLAT, fit_quietly, weights_of
 
 
+@pytest.mark.backends
 def test_linear_autoencoder_matches_pca_on_digits():
     """PCA is the optimal linear autoencoder (Baldi & Hornik 1989): a correct
     training loop gets within 3% of its test MSE and cannot beat it on the

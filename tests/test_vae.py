@@ -267,6 +267,7 @@ def test_estimates_with_an_approximate_posterior():
 
 
 @pytest.mark.slow
+@pytest.mark.backends
 def test_linear_vae_reaches_the_probabilistic_pca_likelihood():
     """At its optimum a linear VAE with a shared learned variance is
     probabilistic PCA (Tipping & Bishop 1999; Lucas et al. 2019): its test

@@ -5,8 +5,8 @@ Keras's JAX trainer passes the model's state in and out of a jitted
 values. keras_ae maps every variable to its value in a `keras.StatelessScope`
 and runs the backend-neutral phases inside it, differentiating each phase
 with `jax.vjp` (one forward pass, one backward pass per update) and applying
-each optimizer with `stateless_apply`, which also handles
-`LossScaleOptimizer`.
+each optimizer inside the scope (`LossScaleOptimizer` through
+`stateless_apply`).
 
 Keras 3.15 threads only ``model.optimizer.variables`` through the state, so
 models with extra optimizers (`extra_optimizers`, the adversarial
@@ -49,6 +49,27 @@ def _unique(variables):
     return out
 
 
+def _apply(scope, update, gradients):
+    """Applies one optimizer inside the step's scope."""
+    opt = update.optimizer
+    if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+        # Its `apply` branches with a stateful `ops.cond`, which JAX cannot
+        # trace; `stateless_apply` needs the variables it was built on.
+        new_values, new_opt_values = opt.stateless_apply(
+            [scope.get_current_value(v) for v in opt.variables],
+            gradients,
+            [scope.get_current_value(v) for v in update.variables],
+        )
+        for v, value in zip(update.variables, new_values):
+            v.assign(value)
+        for v, value in zip(opt.variables, new_opt_values):
+            v.assign(value)
+    else:
+        # Exactly what `stateless_apply` does, for any subset of the
+        # variables the optimizer was built on (frozen stacked layers).
+        opt.apply(gradients, update.variables)
+
+
 def _apply_phase(scope, refs, phase, x, y, sample_weight):
     """Differentiates and applies one phase inside the step's scope."""
     updates = phases.active_updates(phase)
@@ -78,16 +99,7 @@ def _apply_phase(scope, refs, phase, x, y, sample_weight):
         )
         (gradients,) = vjp_fn(cotangent)
         by_id = {id(v): g for v, g in zip(targets, gradients)}
-        opt = update.optimizer
-        new_values, new_opt_values = opt.stateless_apply(
-            [scope.get_current_value(v) for v in opt.variables],
-            [by_id[id(v)] for v in update.variables],
-            [scope.get_current_value(v) for v in update.variables],
-        )
-        for v, value in zip(update.variables, new_values):
-            v.assign(value)
-        for v, value in zip(opt.variables, new_opt_values):
-            v.assign(value)
+        _apply(scope, update, [by_id[id(v)] for v in update.variables])
     return terms, y_pred
 
 
