@@ -4,8 +4,10 @@ __version__ = "0.1.0"
 
 from keras_ae import _cli_startup
 
+_cli_startup.choose_backend()  # the keras-ae command only
 _cli_startup.quiet_tensorflow_import()  # the keras-ae command only
 
+from keras_ae import backend
 from keras_ae import datasets
 from keras_ae import distribute
 from keras_ae import layers

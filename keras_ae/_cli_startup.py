@@ -71,3 +71,41 @@ def quiet_tensorflow_import():
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
                 sys.stderr.flush()
+
+
+#: Keras backends the ``keras-ae`` command can train on, fastest first on CPU
+#: (measured: benchmarks/RESULTS.md, "Backends").
+BACKENDS = ("jax", "tensorflow", "torch")
+
+
+def requested_backend(argv):
+    """The value of ``--backend`` in ``argv`` (None if absent)."""
+    for i, arg in enumerate(argv):
+        if arg == "--backend" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--backend="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def fastest_installed_backend():
+    """JAX if it is installed (about 2x TensorFlow on CPU), else TensorFlow."""
+    import importlib.util
+
+    return "jax" if importlib.util.find_spec("jax") is not None else "tensorflow"
+
+
+def choose_backend():
+    """Sets ``KERAS_BACKEND`` for the ``keras-ae`` command, before Keras loads.
+
+    ``--backend NAME`` wins; otherwise a ``KERAS_BACKEND`` the user set is
+    kept; otherwise the fastest installed backend is used. Library users are
+    never affected: this runs only in the command's own process.
+    """
+    if not is_cli_process() or "keras" in sys.modules:
+        return
+    requested = requested_backend(sys.argv[1:])
+    if requested in BACKENDS:
+        os.environ["KERAS_BACKEND"] = requested
+    elif not os.environ.get("KERAS_BACKEND"):
+        os.environ["KERAS_BACKEND"] = fastest_installed_backend()

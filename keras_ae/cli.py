@@ -24,6 +24,8 @@ import sys
 import time
 import zipfile
 
+from keras_ae import _cli_startup
+
 EXIT_ERROR = 1
 DEFAULT_DEMO_OUT = "demo_out"
 DEMO_HIDDEN_UNITS = (64, 32)
@@ -370,6 +372,7 @@ def build_parser():
                       help="only these models (default: all), e.g. autoencoder,vae")
     demo.add_argument("--no-export", action="store_true", help="skip SavedModel exports")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_backend_argument(demo)
     demo.set_defaults(func=cmd_demo)
 
     from keras_ae import recipes
@@ -412,6 +415,7 @@ def build_parser():
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="Keras fit verbosity: 0 silent, 1 progress bar (default), "
                        "2 one line per epoch")
+    _add_backend_argument(train)
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser(
@@ -470,6 +474,31 @@ def _one_line(error):
     return " ".join(text.split())
 
 
+def _add_backend_argument(parser):
+    parser.add_argument(
+        "--backend",
+        choices=_cli_startup.BACKENDS,
+        default=None,
+        help="Keras backend to train on (default: KERAS_BACKEND if set, else "
+        "the fastest installed: jax, then tensorflow)",
+    )
+
+
+def _check_backend(args):
+    """Prints the backend in use; refuses a --backend that cannot apply."""
+    import keras
+
+    current = keras.backend.backend()
+    wanted = getattr(args, "backend", None)
+    if wanted and wanted != current:
+        raise CommandError(
+            f"--backend {wanted} was requested but Keras already runs on {current} in this "
+            "process; run the keras-ae command itself, or set KERAS_BACKEND before Python starts"
+        )
+    if args.command in ("demo", "train"):
+        print(f"keras-ae: Keras backend {current}", file=sys.stderr)
+
+
 def main(argv=None):
     """Runs ``keras-ae`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     _quiet_tensorflow()
@@ -478,6 +507,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.argv = argv
     try:
+        _check_backend(args)
         return args.func(args) or 0
     except KeyboardInterrupt:
         print("keras-ae: interrupted", file=sys.stderr)

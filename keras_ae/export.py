@@ -20,8 +20,8 @@ as one model version. The directory also holds, under ``assets.extra/``
   keras_ae/Keras/TensorFlow versions, endpoints and their shapes);
 * ``model.keras``: the full Keras model, so that `load_encoder` rebuilds a
   real Keras encoder from an export (a `keras.layers.TFSMLayer` cannot be
-  fine-tuned with Adam and does not reload under ``safe_mode``: DESIGN.md
-  section 4, trap 9).
+  fine-tuned with Adam and does not reload under ``safe_mode``: docs/design.md,
+  trap 9).
 
 **Protocol for model authors.** The endpoints work for every
 `BaseAutoencoder` subclass through these defaults; a model overrides one by
@@ -37,7 +37,7 @@ defining the method (tensors in, tensors out, no NumPy):
   ``model.decoder(z, training=False)``.
 * ``_reconstruct_graph(x)``: default ``model(x, training=False)``.
 * ``_sample_graph(n, seed)``: ``n`` decoded prior draws from an int64 seed
-  tensor of shape ``(2,)``. Default: codes from ``model.prior._draw(n,
+  tensor of shape ``(2,)``. Default: codes from ``model.prior.draw(n,
   latent_dim, seed)`` if the model has a ``prior`` (the AAE; this equals the
   AAE's ``sample(n, seed=s)`` for ``seed=[s, 0]``), else a stateless standard
   normal, then ``_decode_graph``. A model is *generative* (gets the sample
@@ -48,6 +48,8 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import keras
@@ -113,8 +115,8 @@ def _sample_graph(model, n, seed):
         return hook(n, seed)
     prior = getattr(model, "prior", None)
     shape = tf.stack([tf.cast(n, tf.int32), model.latent_dim])
-    if prior is not None and hasattr(prior, "_draw"):
-        z = prior._draw(tf.cast(n, tf.int32), model.latent_dim, seed)
+    if prior is not None:
+        z = prior.draw(tf.cast(n, tf.int32), model.latent_dim, seed)
     else:
         z = tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)
     return _decode_graph(model, tf.cast(z, tf.float32))
@@ -311,12 +313,49 @@ def export_saved_model(model, path, *, overwrite=False):
     tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
     try:
-        _write_export(model, tmp)
+        if keras.backend.backend() == "tensorflow":
+            _write_export(model, tmp)
+        else:
+            _write_export_in_tensorflow(model, tmp)
         _commit(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _write_export_in_tensorflow(model, directory):
+    """Writes the export of a JAX or torch model from a TensorFlow process.
+
+    A `.keras` file loads on every backend with identical outputs
+    (tests/test_backends.py), so the model is saved and exported by a child
+    process on the TensorFlow backend: the same endpoints (the random
+    ``sample`` ones included) as an export made on TensorFlow. Keras can
+    convert JAX functions itself (jax2tf), but not the dynamic-size
+    ``sample(n)`` endpoints, and cannot convert torch functions at all.
+    """
+    source = os.path.join(directory, "source.keras")
+    model.save(source)
+    code = (
+        "import sys, keras, keras_ae.export as e\n"
+        "m = keras.models.load_model(sys.argv[1], safe_mode=True)\n"
+        "e._write_export(m, sys.argv[2])\n"
+    )
+    out = os.path.join(directory, "saved")
+    os.makedirs(out)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, source, out], capture_output=True, text=True, env=env
+    )
+    if proc.returncode != 0:
+        raise OSError(
+            "Exporting from the TensorFlow backend failed: "
+            + (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        )
+    os.remove(source)
+    for name in os.listdir(out):
+        os.rename(os.path.join(out, name), os.path.join(directory, name))
+    os.rmdir(out)
 
 
 def _umask():
@@ -463,8 +502,8 @@ def load_encoder(path, *, trainable=False, name="encoder"):
         trainable: False freezes the encoder (its weights stay fixed when the
             containing model trains); True lets it fine-tune with any
             optimizer. Set ``encoder.trainable`` later and recompile the
-            containing model for the change to take effect (DESIGN.md
-            section 4, trap 10).
+            containing model for the change to take effect (docs/design.md,
+            trap 10).
         name: name of the returned model.
 
     Returns:

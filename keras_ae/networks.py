@@ -58,7 +58,7 @@ def build_encoder(
         hidden_units: units (dense) or filters (conv) of each hidden layer.
         activation: activation of the hidden layers.
         code_activation: activation of the code layer(s); ``"same"`` uses
-            ``activation`` (DESIGN.md section 2b), ``None`` is linear.
+            ``activation`` (docs/design.md, "Semantics"), ``None`` is linear.
         architecture: ``"dense"`` or ``"conv"``.
         heads: names of the output layers, each of size ``latent_dim``:
             ``("code",)`` for a deterministic encoder,

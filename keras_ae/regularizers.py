@@ -5,7 +5,7 @@ Scale: both penalties are **per-example** quantities averaged over the batch
 activations give the same value at any batch size. keras_ae models apply them
 with `activity_penalty(regularizer, codes)` inside their loss, *not* through
 Keras's ``activity_regularizer`` mechanism, which divides a layer's activity
-loss by the batch size (DESIGN.md section 4, trap 6). The value returned by
+loss by the batch size (docs/design.md, trap 6). The value returned by
 calling the regularizer is therefore exactly the term added to the model's
 per-example mean loss.
 

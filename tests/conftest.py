@@ -3,7 +3,7 @@
 At import time (before TensorFlow initialises its devices) the host CPU is
 split into two logical devices, so that `tf.distribute.MirroredStrategy`
 tests run two replicas on any machine. One strategy is shared per test
-session (DESIGN.md section 4, trap 12: a fresh strategy per test restarts
+session (docs/design.md, trap 12: a fresh strategy per test restarts
 TF's collective keys and later collectives fail with a shape mismatch).
 """
 

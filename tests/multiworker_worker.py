@@ -67,7 +67,7 @@ def main(argv):
         case_id, _, mode = run.partition(":")
         case = cases[case_id]
         with strategy.scope():
-            # keras_ae's multi-worker log shaping (DESIGN.md section 4, trap 11)
+            # keras_ae's multi-worker log shaping (docs/design.md, trap 11)
             # keys on this.
             assert distribute.is_multi_worker()
             model = case.make() if mode == "noisy" else case.make_fixed()

@@ -13,9 +13,6 @@ from harness import weights_of
 
 CASES = pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.id)
 
-# The battery runs on every Keras backend (README "Run the tests").
-pytestmark = pytest.mark.backends
-
 
 @CASES
 def test_built_at_construction(case):

@@ -1,6 +1,6 @@
 """Every model trains under `tf.distribute.MirroredStrategy` as on one device.
 
-DESIGN.md section 4, traps 4, 6, 8 and 12. The session-wide
+docs/design.md, traps 4, 6, 8 and 12. The session-wide
 `mirrored_strategy` fixture (tests/conftest.py) runs two replicas on two
 logical CPUs; one strategy serves the whole process (trap 12).
 

@@ -342,7 +342,7 @@ def test_trainable_encoder_fine_tunes_with_adam_and_freezing_needs_recompile(tra
     assert clf.evaluate(X_FLAT, y, verbose=0) < start
     assert all(not np.array_equal(a, b) for a, b in zip(before, weights_of(encoder)))
 
-    # DESIGN.md section 4, trap 10: freezing takes effect after recompiling.
+    # docs/design.md, trap 10: freezing takes effect after recompiling.
     encoder.trainable = False
     clf.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
     frozen = weights_of(encoder)

@@ -1,6 +1,6 @@
 """Every model trains under ``mixed_float16`` and ``mixed_bfloat16`` (issue 9).
 
-DESIGN.md section 4, trap 5: `compile` wraps only ``self.optimizer`` in a
+docs/design.md, trap 5: `compile` wraps only ``self.optimizer`` in a
 `LossScaleOptimizer`, which divides gradients by the loss scale, so every
 optimizer of a custom step must scale its own loss; losses, KL terms and
 outputs stay in float32.

@@ -1,4 +1,4 @@
-"""Two workers on loopback train like one process (DESIGN.md section 4, trap 11).
+"""Two workers on loopback train like one process (docs/design.md, trap 11).
 
 The test starts two processes running tests/multiworker_worker.py with a
 ``TF_CONFIG`` naming both (ports picked free), each with one CPU device and a

@@ -252,7 +252,7 @@ def _pair_weights(stack, i):
 
 
 def test_freezing_and_unfreezing_take_effect_after_fit(tmp_path):
-    """DESIGN.md section 4, trap 10: freeze_layers recompiles, so the change
+    """docs/design.md, trap 10: freeze_layers recompiles, so the change
     applies to the next fit even after the train function was built."""
     stack = keras_ae.StackedAutoencoder((16,), layer_units=(8, 4), seed=1)
     stack.compile(optimizer=keras.optimizers.Adam(1e-2))

@@ -56,7 +56,7 @@ def test_loss_terms_are_reconstruction_plus_penalty_on_the_codes(sparsity, activ
 
 
 def test_sigmoid_codes_lie_in_the_unit_interval():
-    """DESIGN.md 2b: `activation` applies to the code layer too."""
+    """docs/design.md, "Semantics": `activation` applies to the code layer too."""
     model = SparseAutoencoder(**SMALL, activation="sigmoid", sparsity="kl")
     z = model.encode(RNG.normal(size=(32, 16)).astype("float32") * 5.0)
     assert np.all(z > 0.0) and np.all(z < 1.0)

@@ -9,7 +9,7 @@ class RandomLayer(keras.layers.Layer):
     """A layer with one seeded `SeedGenerator` whose state is saved.
 
     Keras does not save a `SeedGenerator`'s state with the model weights
-    (DESIGN.md section 4, trap 2), so a reloaded model would restart its
+    (docs/design.md, trap 2), so a reloaded model would restart its
     random stream. This base class appends the generator state to the layer's
     saved variables and restores it on load, and draws per-replica seeds
     under `tf.distribute` through `keras_ae.backend.replica_seed`.

@@ -59,7 +59,7 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
 
     Builds the encoder and decoder from the common constructor arguments
     (or takes user-supplied ones), builds the whole model at construction
-    (DESIGN.md section 4, trap 1), validates data before training, and runs
+    (docs/design.md, trap 1), validates data before training, and runs
     one training step for every subclass:
 
     * ``fit(x)`` reconstructs ``x``; ``fit(x, y)`` maps ``x`` to ``y``;
@@ -426,7 +426,7 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         """Replays `compile` on load and builds the optimizer's variables.
 
         Without this, a `.keras` reload of a model with a custom `compile`
-        would silently drop the optimizer state (DESIGN.md section 4, trap 3).
+        would silently drop the optimizer state (docs/design.md, trap 3).
         """
         config = keras.saving.deserialize_keras_object(config)
         for key in ("loss", "loss_weights"):

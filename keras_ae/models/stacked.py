@@ -30,7 +30,7 @@ class StackedAutoencoder(BaseAutoencoder):
 
     The bottom ``frozen_layers`` layer pairs can be frozen (`freeze_layers`);
     the change takes effect at the next `fit` because the model is
-    recompiled (DESIGN.md section 4, trap 10) and it is saved with the model.
+    recompiled (docs/design.md, trap 10) and it is saved with the model.
 
     Args:
         input_shape: shape of one example, e.g. ``(784,)`` or ``(28, 28, 1)``.
@@ -188,7 +188,7 @@ class StackedAutoencoder(BaseAutoencoder):
         """Freezes the bottom ``num_layers`` layer pairs (0 unfreezes all).
 
         Takes effect at the next `fit`: a compiled model is recompiled
-        (DESIGN.md section 4, trap 10) with the same optimizer; if that
+        (docs/design.md, trap 10) with the same optimizer; if that
         optimizer has never seen a newly unfrozen variable, a new one is made
         from its config (its state restarts).
 
