@@ -496,7 +496,7 @@ def _check_backend(args):
             "process; run the keras-ae command itself, or set KERAS_BACKEND before Python starts"
         )
     if args.command in ("demo", "train"):
-        print(f"keras-ae: Keras backend {current}", file=sys.stderr)
+        print(f"keras-ae: Keras backend {current}")
 
 
 def main(argv=None):

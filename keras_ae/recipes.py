@@ -81,9 +81,10 @@ class Recipe:
         return self.class_name == "greedy_pretrain"
 
 
-#: Training steps per call into TensorFlow used by `train` (and the CLI):
-#: measured 1.1-1.2x faster than 1 on CPU, with identical weights.
-STEPS_PER_EXECUTION = 32
+#: Training steps per compiled call used by `train` (and the CLI): measured
+#: 1.1-1.2x faster than 1 on CPU with TensorFlow, with identical weights.
+#: Keras 3.15 runs torch one step at a time (it refuses any other value).
+STEPS_PER_EXECUTION = 1 if keras.backend.backend() == "torch" else 32
 
 RECIPES = (
     Recipe(

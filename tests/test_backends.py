@@ -283,3 +283,47 @@ def test_vae_evaluation_helpers_here():
     assert np.isfinite(ll) and np.isfinite(elbo) and ll >= elbo - 1.0
     assert vae.log_likelihood(x[:8], num_samples=16, seed=0) == pytest.approx(ll, rel=1e-6)
     assert 0 <= vae.active_units(x) <= 3
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_every_optimizer_here(policy):
+    """Every optimizer (the AAE's three included) is loss-scaled under
+    ``mixed_float16`` and training stays finite under both policies."""
+    x = np.random.default_rng(0).uniform(size=(64, 16)).astype("float32")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        for cls in (keras_ae.Autoencoder, keras_ae.VAE, keras_ae.AAE):
+            model = cls(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=0)
+            model.compile()
+            optimizers = (model.optimizer,) + tuple(model.extra_optimizers())
+            scaled = [isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers]
+            assert all(scaled) if policy == "mixed_float16" else not any(scaled), cls
+            start = [np.array(w) for w in model.get_weights()]
+            history = model.fit(x, epochs=2, batch_size=16, verbose=0)
+            assert all(np.isfinite(v[-1]) for v in history.history.values()), cls
+            moved = [not np.allclose(a, b) for a, b in zip(start, model.get_weights())]
+            assert any(moved), cls
+            assert model.predict(x, verbose=0).dtype == np.float32 or policy != "mixed_float16"
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def test_greedy_pretrain_load_encoder_and_zoo_here(tmp_path):
+    x = np.random.default_rng(0).uniform(size=(128, 16)).astype("float32")
+    stack = keras_ae.greedy_pretrain(
+        x, (8, 4), noise="masking", noise_level=0.2, epochs=1, batch_size=32,
+        verbose=0, seed=0, export_dir=str(tmp_path / "sda"),
+    )
+    codes = stack.encode(x)
+    assert codes.shape == (128, 4)
+    encoder = keras_ae.load_encoder(str(tmp_path / "sda" / "stack"))  # a SavedModel export
+    np.testing.assert_allclose(encoder.predict(x, verbose=0), codes, atol=1e-5)
+    # Every pretrained zoo model loads, encodes and reconstructs here.
+    for name in keras_ae.zoo.list():
+        model = keras_ae.zoo.load(name)
+        x0 = np.full((2,) + tuple(model.input_shape_), 0.5, "float32")
+        assert model.encode(x0).shape == (2, model.latent_dim), name
+        assert np.isfinite(model.reconstruct(x0)).all(), name
+        frozen = keras_ae.zoo.load_encoder(name)
+        np.testing.assert_allclose(frozen.predict(x0, verbose=0), model.encode(x0), atol=1e-5)

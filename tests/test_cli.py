@@ -416,3 +416,35 @@ def test_steps_per_execution_of_train_gives_identical_weights(recipe):
         weights[spe] = [w.numpy() for w in model.weights]
     for a, b in zip(weights[1], weights[recipes.STEPS_PER_EXECUTION]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "args, env_backend, expected",
+    [
+        ([], None, "jax"),  # the fastest installed backend by default
+        (["--backend", "torch"], None, "torch"),
+        ([], "tensorflow", "tensorflow"),  # a user's KERAS_BACKEND is kept
+        (["--backend", "tensorflow"], "jax", "tensorflow"),
+    ],
+)
+def test_train_picks_and_prints_its_backend(tmp_path, args, env_backend, expected):
+    env = _env_without_tf_log_level()
+    env.pop("KERAS_BACKEND", None)
+    if env_backend:
+        env["KERAS_BACKEND"] = env_backend
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_ae", "train", "autoencoder", "--dataset", "digits",
+         "--epochs", "1", "--out", str(tmp_path / "run")] + args,
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"keras-ae: Keras backend {expected}" in proc.stdout.splitlines()
+    assert os.path.exists(tmp_path / "run" / "model.keras")
+
+
+def test_backend_flag_cannot_switch_a_running_process():
+    import keras
+
+    other = "torch" if keras.backend.backend() != "torch" else "jax"
+    code = cli.main(["train", "autoencoder", "--dataset", "digits", "--backend", other])
+    assert code == 1
