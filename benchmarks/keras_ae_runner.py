@@ -4,13 +4,21 @@ Same networks and budget as ``plain_keras.py`` (784-512-256-32, ReLU hidden
 and code activation for AE/DAE/SAE, discriminator 256-256, Adam(1e-3), batch
 128, Bernoulli NLL summed over pixels).
 
+Runs on the Keras backend of ``--backend`` (or ``$KERAS_BACKEND``; ``run.py``
+sets both). When keras_ae cannot be imported, built or trained on that
+backend, the runner prints the traceback on stderr and a ``BENCH_RESULT`` line
+with an ``error`` field saying what failed on which backend, and exits 1:
+``run.py`` records the error and goes on with the other runs.
+
 Run one model (prints ``BENCH_RESULT {json}``)::
 
     python benchmarks/keras_ae_runner.py --model ae --epochs 2 --threads 1
+    python benchmarks/keras_ae_runner.py --model vae --quick --backend jax
 """
 
 import os
 import sys
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -97,16 +105,39 @@ class Adapter:
 
 
 def main(argv=None):
-    args = common.runner_parser(__doc__.splitlines()[0]).parse_args(argv)
-    keras_harness.setup_threads(args.threads)
-    import keras
+    args = keras_harness.runner_parser(__doc__.splitlines()[0]).parse_args(argv)
+    reason = keras_harness.unsupported(args.variant, args.backend)
+    if reason:
+        common.emit_skip(args, "keras_ae", reason)
+        return 0
+    stage = "setting up Keras"
+    try:
+        keras = keras_harness.setup(args)
+        stage = "importing keras_ae"
+        import keras_ae
 
-    import keras_ae
+        keras.utils.set_random_seed(args.seed)
+        stage = "building the model"
+        model, notes = build(args.model, args.activation, args.seed, args.variant)
+        data = common.load_fashion_mnist(quick=args.quick)
+        stage = "training"
+        timing = keras_harness.fit_timed(model, data[0][0], args, pairs=False, seed=args.seed)
+        stage = "evaluating"
+        _evaluate(args, keras_ae, model, notes, data, timing)
+    except Exception as e:  # noqa: BLE001 - reported to run.py, which goes on
+        traceback.print_exc()
+        message = " ".join(str(e).split())[:400]
+        common.emit({
+            "framework": "keras_ae", "backend": args.backend, "model": args.model,
+            "variant": args.variant, "threads": args.threads, "seed": args.seed,
+            "error": f"keras_ae failed on the {args.backend} backend while {stage}: "
+                     f"{type(e).__name__}: {message}",
+        })
+        return 1
+    return 0
 
-    keras.utils.set_random_seed(args.seed)
-    model, notes = build(args.model, args.activation, args.seed, args.variant)
-    data = common.load_fashion_mnist(quick=args.quick)
-    timing = keras_harness.fit_timed(model, data[0][0], args, pairs=False, seed=args.seed)
+
+def _evaluate(args, keras_ae, model, notes, data, timing):
     extra = keras_harness.versions()
     extra["versions"]["keras_ae"] = keras_ae.__version__
     extra.update(notes)
@@ -129,4 +160,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,18 @@
 """keras_ae vs hand-written plain Keras vs pythae: speed and quality, side by side.
 
-One entry point for every comparison. Each (framework, model, thread
-setting, variant, repeat) trains in its own subprocess, so thread settings are
-clean (``--threads 1`` pins TensorFlow's intra/inter-op pools and PyTorch to
-one thread, plus ``OMP_NUM_THREADS=1``), and runs are interleaved
-(keras_ae, plain Keras, pythae, keras_ae, ...) so that ratios hold on a noisy,
-shared machine. Read the ratios; absolute times vary from run to run.
+One entry point for every comparison. Each (framework, Keras backend,
+model, thread setting, variant, repeat) trains in its own subprocess, so
+thread settings are clean (``--threads 1`` pins TensorFlow's intra/inter-op
+pools, JAX/XLA and PyTorch to one thread, plus ``OMP_NUM_THREADS=1``), and
+runs are interleaved (keras_ae, plain Keras on each backend, then pythae,
+keras_ae, ...) so that ratios hold on a noisy, shared machine. Read the
+ratios; absolute times vary from run to run.
+
+``--backends tensorflow,jax,torch`` runs keras_ae and plain Keras once per
+Keras backend (``KERAS_BACKEND`` set in the child's environment); keras_ae is
+compared with plain Keras on the same backend, and a cross-backend table puts
+every backend against plain Keras on TensorFlow and against pythae. pythae
+(PyTorch with its own trainer) runs once per model, whatever the backends.
 
 Examples::
 
@@ -15,6 +22,10 @@ Examples::
 
     # smoke test (CI): one small epoch on 2048/512 examples
     python benchmarks/run.py --quick --out /tmp/bench
+
+    # plain Keras on the three Keras backends
+    python benchmarks/run.py --models ae,vae --frameworks plain_keras \\
+        --backends tensorflow,jax,torch --epochs 2 --repeats 2 --threads default --out bench_backends
 
     # fit settings for keras_ae's defaults (issue 8, item 3)
     python benchmarks/run.py --models ae,vae --frameworks keras_ae \\
@@ -52,6 +63,9 @@ RUNNERS = {
 }
 PYTHAE_MODELS = ("ae", "vae", "aae-joint")
 PYTHAE_ENV = "KERAS_AE_PYTHAE_PYTHON"
+#: Keras backends, in report order; pythae always runs on PyTorch.
+BACKENDS = ("tensorflow", "jax", "torch")
+PYTHAE_BACKEND = "torch"
 QUALITY = ("test_bce", "test_mse", "neg_elbo", "log_likelihood", "probe_accuracy")
 
 
@@ -65,6 +79,9 @@ def parse_args(argv=None):
     p.add_argument("--models", default="ae,dae,sae,vae,aae",
                    help="comma list of %s; 'aae' = aae-paper,aae-joint" % ",".join(common.MODELS))
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    p.add_argument("--backends", default="tensorflow",
+                   help="comma list of Keras backends for keras_ae and plain Keras, of "
+                   f"{','.join(BACKENDS)} (default tensorflow); pythae runs once, on PyTorch")
     p.add_argument("--epochs", type=int, default=None, help="default 10 (quick: 1)")
     p.add_argument("--repeats", type=int, default=None, help="default 3 (quick: 1)")
     p.add_argument("--threads", default=None, help="comma list of 'default' and integers "
@@ -109,9 +126,28 @@ def parse_args(argv=None):
     for f in args.framework_list:
         if f not in FRAMEWORKS:
             p.error(f"unknown framework {f!r}; choose from {FRAMEWORKS}")
+    args.backend_list = []
+    for b in filter(None, args.backends.split(",")):
+        if b not in BACKENDS:
+            p.error(f"unknown backend {b!r}; choose from {BACKENDS}")
+        if b not in args.backend_list:
+            args.backend_list.append(b)
+    if not args.backend_list:
+        p.error("--backends needs at least one backend")
     args.thread_list = [t for t in args.threads.split(",") if t]
     args.variant_list = [v for v in args.variants.split(",") if v]
     return args
+
+
+def run_backend(run):
+    """Backend of a run; reports written before ``--backends`` ran Keras on TensorFlow."""
+    if run.get("backend"):
+        return run["backend"]
+    return PYTHAE_BACKEND if run.get("framework") == "pythae" else "tensorflow"
+
+
+def _backend_order(backend):
+    return BACKENDS.index(backend) if backend in BACKENDS else len(BACKENDS)
 
 
 def applies(framework, model, variant):
@@ -122,7 +158,8 @@ def applies(framework, model, variant):
 
 
 # ---------------------------------------------------------------------- runs
-def run_one(args, python, framework, model, threads, variant, repeat, codes_path):
+def run_one(args, python, framework, model, threads, variant, repeat, codes_path,
+            backend="tensorflow"):
     cmd = [
         python, os.path.join(HERE, RUNNERS[framework]),
         "--model", model,
@@ -142,32 +179,57 @@ def run_one(args, python, framework, model, threads, variant, repeat, codes_path
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.update(common.thread_env(threads))
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if framework == "pythae":
+        backend = PYTHAE_BACKEND
+        env.pop("KERAS_BACKEND", None)
+    else:
+        env["KERAS_BACKEND"] = backend
+        cmd += ["--backend", backend]
     t0 = time.perf_counter()
-    base = {"framework": framework, "model": model, "threads": threads,
+    base = {"framework": framework, "backend": backend, "model": model, "threads": threads,
             "variant": variant, "repeat": repeat, "seed": args.seed + repeat}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return dict(base, error=f"timed out after {args.timeout:.0f} s", command=shlex.join(cmd))
     lines = [l for l in proc.stdout.splitlines() if l.startswith(common.RESULT_PREFIX)]
+    result = json.loads(lines[-1][len(common.RESULT_PREFIX):]) if lines else {}
+    if result.get("error"):
+        # The runner caught the failure and said what it was (e.g. keras_ae on a
+        # backend it does not run on yet); its traceback is on stderr.
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        return dict(base, **{k: v for k, v in result.items() if k != "error"},
+                    error=f"{tail}\n{result['error']}".strip(), command=shlex.join(cmd))
     if proc.returncode != 0 or not lines:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         return dict(base, error=f"exit code {proc.returncode}: {tail}", command=shlex.join(cmd))
-    result = json.loads(lines[-1][len(common.RESULT_PREFIX):])
+    result.setdefault("backend", backend)
     result.update(repeat=repeat, process_wall_s=time.perf_counter() - t0, command=shlex.join(cmd))
     return result
 
 
 def schedule(args):
-    """Interleaved order: frameworks innermost (A B C A B C ...)."""
+    """Interleaved order: frameworks innermost, backends next (A B C A B C ...).
+
+    Jobs are ``(framework, model, threads, variant, repeat, backend)``. For
+    each (repeat, threads, model, variant): keras_ae and plain Keras on the
+    first backend, on the next backend, ..., then pythae once (PyTorch).
+    """
+    backends = getattr(args, "backend_list", None) or ["tensorflow"]
     jobs = []
     for r in range(args.repeats):
         for threads in args.thread_list:
             for model in args.model_list:
                 for variant in args.variant_list:
-                    for fw in args.framework_list:
-                        if applies(fw, model, variant):
-                            jobs.append((fw, model, threads, variant, r))
+                    for i, backend in enumerate(backends):
+                        for fw in args.framework_list:
+                            if not applies(fw, model, variant):
+                                continue
+                            if fw == "pythae":
+                                if i == len(backends) - 1:
+                                    jobs.append((fw, model, threads, variant, r, PYTHAE_BACKEND))
+                            else:
+                                jobs.append((fw, model, threads, variant, r, backend))
     return jobs
 
 
@@ -218,7 +280,7 @@ def peaks(runs):
     out = {}
     for r in runs:
         if r.get("matmul_peak_gflops"):
-            key = f"{'torch' if r['framework'] == 'pythae' else 'tensorflow'}/{r['threads']}"
+            key = f"{run_backend(r)}/{r['threads']}"
             out[key] = max(out.get(key, 0.0), r["matmul_peak_gflops"])
     return out
 
@@ -241,18 +303,19 @@ def wall_rate(run):
 def summarize(runs, peak):
     groups = {}
     for r in runs:
-        groups.setdefault((r["framework"], r["model"], r["threads"], r["variant"]), []).append(r)
+        key = (r["framework"], run_backend(r), r["model"], r["threads"], r["variant"])
+        groups.setdefault(key, []).append(r)
     rows = []
-    for (fw, model, threads, variant), rs in groups.items():
+    for (fw, backend, model, threads, variant), rs in groups.items():
         t = [r["timing"] for r in rs]
         rate = _median([wall_rate(r) for r in rs])
         cpu_rate = _median([x["samples_per_cpu_s"] for x in t])
         flops = rs[0]["train_flops_per_sample"]
         gflops = rate * flops / 1e9 if rate else None
-        backend = "torch" if fw == "pythae" else "tensorflow"
         pk = peak.get(f"{backend}/{threads}")
         row = {
-            "framework": fw, "model": model, "threads": threads, "variant": variant,
+            "framework": fw, "backend": backend, "model": model, "threads": threads,
+            "variant": variant,
             "n": len(rs),
             "samples_per_s": rate,
             "samples_per_s_all_steady": _median([x["samples_per_s"] for x in t]),
@@ -276,31 +339,54 @@ def summarize(runs, peak):
         rows.append(row)
     order = {m: i for i, m in enumerate(common.MODELS)}
     rows.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"] != "base",
-                             r["variant"], FRAMEWORKS.index(r["framework"])))
+                             r["variant"], _backend_order(r["backend"]),
+                             FRAMEWORKS.index(r["framework"])))
     return rows
 
 
+def _summary_index(summary):
+    return {(r["framework"], r.get("backend", "tensorflow"), r["model"], r["threads"], r["variant"]): r
+            for r in summary}
+
+
+def _pythae_row(by, model, threads):
+    """pythae's base row for (model, threads); pythae runs on one backend."""
+    return next((row for (fw, _, m, th, v), row in by.items()
+                 if fw == "pythae" and (m, th, v) == (model, threads, "base")), None)
+
+
 def ratios(runs, summary):
-    """keras_ae / plain Keras and keras_ae / pythae, per model, threads and variant."""
-    by = {(r["framework"], r["model"], r["threads"], r["variant"]): r for r in summary}
+    """keras_ae / plain Keras (same backend) and keras_ae / pythae, per model, threads,
+    variant and backend."""
+    by = _summary_index(summary)
     paired = {}
     for r in runs:
-        paired.setdefault((r["model"], r["threads"], r["variant"], r["repeat"]), {})[r["framework"]] = r
+        key = (r["model"], r["threads"], r["repeat"])
+        paired.setdefault(key, {})[(r["framework"], run_backend(r), r["variant"])] = r
     out = []
-    for (fw, model, threads, variant), row in by.items():
+    for (fw, backend, model, threads, variant), row in by.items():
         if fw != "keras_ae":
             continue
         for peer in ("plain_keras", "pythae"):
-            peer_variant = variant if peer == "plain_keras" else "base"
-            other = by.get((peer, model, threads, peer_variant))
+            if peer == "plain_keras":
+                other = by.get((peer, backend, model, threads, variant))
+                peer_key = (peer, backend, variant)
+            else:
+                other = _pythae_row(by, model, threads)
+                peer_key = (peer, other and other["backend"], "base")
             if other is None:
                 continue
             pr = []
-            for (m, th, v, _), fws in paired.items():
-                if (m, th, v) == (model, threads, variant) and "keras_ae" in fws and peer in fws:
-                    pr.append(wall_rate(fws["keras_ae"]) / wall_rate(fws[peer]))
+            for (m, th, _), fws in paired.items():
+                mine = fws.get(("keras_ae", backend, variant))
+                theirs = fws.get(peer_key)
+                # pythae only pairs with the base fit settings (like before --backends).
+                if (m, th) == (model, threads) and mine and theirs and (
+                        peer == "plain_keras" or variant == "base"):
+                    pr.append(wall_rate(mine) / wall_rate(theirs))
             item = {
-                "model": model, "threads": threads, "variant": variant, "peer": peer,
+                "model": model, "threads": threads, "variant": variant, "backend": backend,
+                "peer": peer, "peer_backend": other["backend"],
                 "wall": _div(row["samples_per_s"], other["samples_per_s"]),
                 "wall_all_steady": _div(row["samples_per_s_all_steady"],
                                         other["samples_per_s_all_steady"]),
@@ -315,7 +401,48 @@ def ratios(runs, summary):
                 item.update(quality_verdict(row, other))
             out.append(item)
     order = {m: i for i, m in enumerate(common.MODELS)}
-    out.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"], r["peer"]))
+    out.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"],
+                            _backend_order(r["backend"]), r["peer"]))
+    return out
+
+
+def cross_backend(summary):
+    """Each Keras backend against plain Keras on TensorFlow and against pythae.
+
+    One row per (model, threads, variant, backend) that keras_ae or plain Keras
+    ran on, when the report holds more than one Keras backend: samples/s of
+    both, keras_ae / plain Keras on the same backend, keras_ae and plain Keras
+    / plain Keras on TensorFlow, keras_ae / pythae (base fit settings).
+    """
+    by = _summary_index(summary)
+    keras_rows = {k: r for k, r in by.items() if k[0] in ("keras_ae", "plain_keras")}
+    if len({k[1] for k in keras_rows}) < 2:
+        return []
+    out = []
+    for key in sorted({k[1:] for k in keras_rows}):
+        backend, model, threads, variant = key
+        ka = by.get(("keras_ae",) + key)
+        pk = by.get(("plain_keras",) + key)
+        pk_tf = by.get(("plain_keras", "tensorflow", model, threads, variant))
+        py = _pythae_row(by, model, threads) if variant == "base" else None
+        rate = lambda row: row["samples_per_s"] if row else None  # noqa: E731
+        bce = lambda row: row.get("test_bce") if row else None  # noqa: E731
+        out.append({
+            "model": model, "threads": threads, "variant": variant, "backend": backend,
+            "keras_ae_samples_per_s": rate(ka),
+            "plain_keras_samples_per_s": rate(pk),
+            "keras_ae_vs_plain_keras": _div(rate(ka), rate(pk)),
+            "keras_ae_vs_plain_keras_tf": _div(rate(ka), rate(pk_tf)),
+            "plain_keras_vs_plain_keras_tf": _div(rate(pk), rate(pk_tf)),
+            "keras_ae_vs_pythae": _div(rate(ka), rate(py)),
+            "keras_ae_cpu_vs_plain_keras_tf": _div(ka and ka["samples_per_cpu_s"],
+                                                   pk_tf and pk_tf["samples_per_cpu_s"]),
+            "keras_ae_test_bce": bce(ka),
+            "plain_keras_test_bce": bce(pk),
+        })
+    order = {m: i for i, m in enumerate(common.MODELS)}
+    out.sort(key=lambda r: (order[r["model"]], r["threads"] != "1", r["variant"] != "base",
+                            r["variant"], _backend_order(r["backend"])))
     return out
 
 
@@ -341,14 +468,15 @@ def quality_verdict(row, other):
 
 def variant_table(summary):
     """Each variant against the base fit settings of the same framework."""
-    by = {(r["framework"], r["model"], r["threads"], r["variant"]): r for r in summary}
+    by = _summary_index(summary)
     out = []
-    for (fw, model, threads, variant), row in by.items():
-        base = by.get((fw, model, threads, "base"))
+    for (fw, backend, model, threads, variant), row in by.items():
+        base = by.get((fw, backend, model, threads, "base"))
         if variant == "base" or base is None:
             continue
         out.append({
-            "framework": fw, "model": model, "threads": threads, "variant": variant,
+            "framework": fw, "backend": backend, "model": model, "threads": threads,
+            "variant": variant,
             "speedup_wall": _div(row["samples_per_s"], base["samples_per_s"]),
             "speedup_cpu": _div(row["samples_per_cpu_s"], base["samples_per_cpu_s"]),
             "test_bce_delta": (row["test_bce"] - base["test_bce"]) if row["test_bce"] is not None else None,
@@ -397,7 +525,8 @@ def markdown(report):
         f"load average at start {meta['machine'].get('loadavg_start')}, at end {meta.get('loadavg_end')}.  ",
         f"Data: Fashion-MNIST {meta['n_train']}/{meta['n_test']}; {meta['epochs']} epoch(s), batch "
         f"{meta['batch_size']}, Adam 1e-3, dense 784-512-256-32 ({meta['activation']}), "
-        f"discriminator 256-256; {meta['repeats']} interleaved repeat(s).  ",
+        f"discriminator 256-256; {meta['repeats']} interleaved repeat(s); Keras backend(s): "
+        f"{', '.join(meta.get('backends') or ['tensorflow'])} (pythae: PyTorch).  ",
         "Throughput: samples/s = training samples per second of the fastest steady epoch of "
         f"each run ({meta['steady_rule']}; robust to the multi-second stalls of a shared VM), "
         "median over repeats; 'all steady' = all of epochs 2..N; samples/CPU-s uses process CPU "
@@ -409,16 +538,17 @@ def markdown(report):
         lines += ["Measured dense-matmul peak (float32, best of a few): " + ", ".join(
             f"{k} threads: {v:.0f} GFLOP/s" for k, v in sorted(report["peaks"].items())) + ".", ""]
     lines += [
-        "| model | threads | framework | variant | samples/s | all steady | samples/CPU-s | s/epoch "
-        "| GFLOP/s (% peak) | peak RSS MB | test BCE (nats) | MSE/pixel | -ELBO | log p(x) | probe acc | n |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | threads | backend | framework | variant | samples/s | all steady | samples/CPU-s "
+        "| s/epoch | GFLOP/s (% peak) | peak RSS MB | test BCE (nats) | MSE/pixel | -ELBO | log p(x) "
+        "| probe acc | n |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["summary"]:
         gf = "–" if r["train_gflops"] is None else f"{r['train_gflops']:.1f}" + (
             f" ({r['pct_of_matmul_peak']:.0f} %)" if r["pct_of_matmul_peak"] else "")
         lines.append(
-            f"| {r['model']} | {r['threads']} | {r['framework']} | {r['variant']} | "
-            f"{_f(r['samples_per_s'])} | {_f(r.get('samples_per_s_all_steady'))} | "
+            f"| {r['model']} | {r['threads']} | {r.get('backend', 'tensorflow')} | {r['framework']} | "
+            f"{r['variant']} | {_f(r['samples_per_s'])} | {_f(r.get('samples_per_s_all_steady'))} | "
             f"{_f(r['samples_per_cpu_s'])} | {_f(r['s_per_epoch'], '{:.2f}')} | {gf} | "
             f"{_f(r['peak_rss_train_mb'])} | {_f(r['test_bce'], '{:.1f}', r['test_bce_sd'])} | "
             f"{_f(r['test_mse'], '{:.4f}')} | {_f(r['neg_elbo'], '{:.1f}', r['neg_elbo_sd'])} | "
@@ -427,7 +557,7 @@ def markdown(report):
     if report.get("pca"):
         p = report["pca"]
         lines.append(
-            f"| PCA-{common.LATENT_DIM} | – | scikit-learn | – | – | – | – | – | – | – | "
+            f"| PCA-{common.LATENT_DIM} | – | – | scikit-learn | – | – | – | – | – | – | – | "
             f"{p['test_bce']:.1f} | {p['test_mse']:.4f} | – | – | {_f(p.get('probe_accuracy'), '{:.3f}')} | 1 |"
         )
     lines.append("")
@@ -435,16 +565,20 @@ def markdown(report):
         lines += [
             "## Ratios (keras_ae / peer; > 1 means keras_ae is faster)",
             "",
-            "| model | threads | variant | peer | samples/s | all steady | samples/CPU-s | paired median (n) "
-            "| Δ test BCE (± s.e.) | Δ -ELBO | quality |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+            "keras_ae on each backend against plain Keras on the same backend, and against pythae.",
+            "",
+            "| model | threads | backend | variant | peer | samples/s | all steady | samples/CPU-s "
+            "| paired median (n) | Δ test BCE (± s.e.) | Δ -ELBO | quality |",
+            "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in report["ratios"]:
             bce = _f(r.get("test_bce_rel_diff_pct"), "{:+.2f} %")
             if r.get("test_bce_diff") is not None:
                 bce += f" ({r['test_bce_diff']:+.1f} ± {r['test_bce_diff_se']:.1f} nats)"
+            peer = r["peer"] if r["peer"] != "pythae" else f"pythae ({r.get('peer_backend', 'torch')})"
             lines.append(
-                f"| {r['model']} | {r['threads']} | {r['variant']} | {r['peer']} | {_f(r['wall'], '{:.2f}')} | "
+                f"| {r['model']} | {r['threads']} | {r.get('backend', 'tensorflow')} | {r['variant']} | "
+                f"{peer} | {_f(r['wall'], '{:.2f}')} | "
                 f"{_f(r.get('wall_all_steady'), '{:.2f}')} | {_f(r['cpu'], '{:.2f}')} | {_f(r['paired_wall_median'], '{:.2f}')} ({r['n_pairs']}) | "
                 f"{bce} | {_f(r.get('neg_elbo_rel_diff_pct'), '{:+.2f} %')} | {r.get('quality', '–')} |"
             )
@@ -454,24 +588,50 @@ def markdown(report):
             "within two standard errors of the difference (seed-to-seed spread over the repeats).",
             "",
         ]
+    if report.get("cross_backend"):
+        lines += [
+            "## Across backends (samples/s ratios; > 1 means faster)",
+            "",
+            "Each Keras backend against plain Keras on TensorFlow (the reference) and against "
+            "pythae (PyTorch, base fit settings).",
+            "",
+            "| model | threads | variant | backend | keras_ae samples/s | plain Keras samples/s "
+            "| keras_ae / plain Keras (same backend) | keras_ae / plain Keras TF "
+            "| plain Keras / plain Keras TF | keras_ae / pythae | keras_ae test BCE "
+            "| plain Keras test BCE |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in report["cross_backend"]:
+            lines.append(
+                f"| {r['model']} | {r['threads']} | {r['variant']} | {r['backend']} | "
+                f"{_f(r['keras_ae_samples_per_s'])} | {_f(r['plain_keras_samples_per_s'])} | "
+                f"{_f(r['keras_ae_vs_plain_keras'], '{:.2f}')} | "
+                f"{_f(r['keras_ae_vs_plain_keras_tf'], '{:.2f}')} | "
+                f"{_f(r['plain_keras_vs_plain_keras_tf'], '{:.2f}')} | "
+                f"{_f(r['keras_ae_vs_pythae'], '{:.2f}')} | "
+                f"{_f(r['keras_ae_test_bce'], '{:.1f}')} | {_f(r['plain_keras_test_bce'], '{:.1f}')} |"
+            )
+        lines.append("")
     if report["variants"]:
         lines += [
             "## Fit settings (speed-up over the same framework's base settings)",
             "",
-            "| model | threads | framework | variant | wall | CPU | Δ test BCE (nats) |",
-            "|---|---|---|---|---:|---:|---:|",
+            "| model | threads | backend | framework | variant | wall | CPU | Δ test BCE (nats) |",
+            "|---|---|---|---|---|---:|---:|---:|",
         ]
         for r in report["variants"]:
             lines.append(
-                f"| {r['model']} | {r['threads']} | {r['framework']} | {r['variant']} | "
-                f"{_f(r['speedup_wall'], '{:.2f}')} | {_f(r['speedup_cpu'], '{:.2f}')} | "
+                f"| {r['model']} | {r['threads']} | {r.get('backend', 'tensorflow')} | {r['framework']} | "
+                f"{r['variant']} | {_f(r['speedup_wall'], '{:.2f}')} | {_f(r['speedup_cpu'], '{:.2f}')} | "
                 f"{_f(r['test_bce_delta'], '{:+.2f}')} |"
             )
         lines.append("")
     notes = list(report["notes"])
-    notes += [f"skipped: {s['framework']} {s['model']} ({s['variant']}): {s['skipped']}" for s in report["skipped"]]
-    notes += [f"ERROR: {e['framework']} {e['model']} threads={e['threads']} ({e['variant']}): "
-              f"{e['error'].splitlines()[-1] if e['error'] else ''}" for e in report["errors"]]
+    notes += [f"skipped: {s['framework']} on {run_backend(s)} {s['model']} ({s['variant']}): {s['skipped']}"
+              for s in report["skipped"]]
+    notes += [f"ERROR: {e['framework']} on {run_backend(e)} {e['model']} threads={e['threads']} "
+              f"({e['variant']}): {e['error'].splitlines()[-1] if e['error'] else ''}"
+              for e in report["errors"]]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
@@ -495,6 +655,13 @@ NOTES = [
     f"of the first {common.PROBE_TRAIN} training images (VAE: posterior mean), accuracy on the test set.",
     "GFLOP/s: dense-matmul FLOPs of one training step (3x the forward pass for trained networks), "
     "times the measured samples/s; the peak is a float32 matmul of the same backend at the same threads.",
+    "Backends: keras_ae and plain Keras run once per Keras backend (--backends; KERAS_BACKEND in "
+    "each run's environment) and are paired on the same backend; pythae runs once per model (PyTorch) "
+    "and is the peer of keras_ae on every backend. Plain Keras: AE/DAE/SAE/VAE are backend-neutral "
+    "functional models with a compiled loss (VAE: KL via add_loss); the AAE's step gets its gradients "
+    "from tf.GradientTape, torch.autograd.grad or jax.vjp (stateless train_step). Threads on JAX: "
+    "CPU affinity (XLA sizes its pool from it), plus single-threaded Eigen for --threads 1; on torch: "
+    "torch.set_num_threads.",
 ]
 
 
@@ -536,6 +703,7 @@ def build_report(meta, runs, *, pca, skipped, errors, notes):
         "pca": pca,
         "summary": summary,
         "ratios": ratios(runs, summary),
+        "cross_backend": cross_backend(summary),
         "variants": variant_table(summary),
         "runs": runs,
         "skipped": skipped,
@@ -570,7 +738,8 @@ def main(argv=None):
         "machine": machine(),
         "epochs": args.epochs, "repeats": args.repeats, "batch_size": args.batch_size,
         "threads": args.thread_list, "variants": args.variant_list, "models": args.model_list,
-        "frameworks": args.framework_list, "quick": args.quick, "activation": args.activation,
+        "frameworks": args.framework_list, "backends": args.backend_list,
+        "quick": args.quick, "activation": args.activation,
         "iwae_k": args.iwae_k,
         "n_train": common.QUICK_TRAIN if args.quick else 60000,
         "n_test": common.QUICK_TEST if args.quick else 10000,
@@ -588,11 +757,11 @@ def main(argv=None):
     jobs = schedule(args)
     print(f"{len(jobs)} runs -> {args.out}", flush=True)
     runs, skipped, errors = [], [], []
-    for i, (fw, model, threads, variant, r) in enumerate(jobs, 1):
+    for i, (fw, model, threads, variant, r, backend) in enumerate(jobs, 1):
         python = pythae_python if fw == "pythae" else sys.executable
         codes = None if args.no_probe else os.path.join(
-            codes_dir, f"{fw}_{model}_{threads}_{variant.replace('=', '')}_r{r}.npz")
-        res = run_one(args, python, fw, model, threads, variant, r, codes)
+            codes_dir, f"{fw}_{backend}_{model}_{threads}_{variant.replace('=', '')}_r{r}.npz")
+        res = run_one(args, python, fw, model, threads, variant, r, codes, backend)
         if "error" in res:
             errors.append(res)
             status = "ERROR " + res["error"].splitlines()[-1][:200] if res["error"] else "ERROR"
@@ -606,8 +775,8 @@ def main(argv=None):
             t = res["timing"]
             status = (f"{t['samples_per_s']:.0f} samples/s, {t['samples_per_cpu_s']:.0f} samples/CPU-s, "
                       f"test BCE {res['metrics']['test_bce']:.1f}")
-        print(f"[{i}/{len(jobs)}] {fw:11s} {model:9s} threads={threads:7s} {variant:10s} r{r}: {status}",
-              flush=True)
+        print(f"[{i}/{len(jobs)}] {fw:11s} {backend:10s} {model:9s} threads={threads:7s} {variant:10s} "
+              f"r{r}: {status}", flush=True)
     if not args.no_probe:
         for res in runs:
             import numpy as np
@@ -622,10 +791,10 @@ def main(argv=None):
                 os.rmdir(codes_dir)
             except OSError:
                 pass
-    # one skip message per (framework, model, variant) is enough.
+    # one skip message per (framework, backend, model, variant) is enough.
     seen, uniq = set(), []
     for s in skipped:
-        key = (s["framework"], s["model"], s["variant"])
+        key = (s["framework"], run_backend(s), s["model"], s["variant"])
         if key not in seen:
             seen.add(key)
             uniq.append(s)
