@@ -37,7 +37,7 @@ def _traversal_values(model, x):
     return np.linspace(low, high, 9)
 
 
-def make_all(model, recipe, data, history, out):
+def make_all(model, recipe, data, history, out, log=print):
     """Draws every picture that applies to ``model`` into ``out``.
 
     Args:
@@ -47,6 +47,7 @@ def make_all(model, recipe, data, history, out):
             use its test split).
         history: the `History` returned by `fit`.
         out: output folder.
+        log: prints a one-line note for each figure the data cannot have.
 
     Returns:
         The PNG file names written (relative to ``out``), or an empty list if
@@ -60,7 +61,11 @@ def make_all(model, recipe, data, history, out):
     written = []
 
     def save(name, draw, *args, **kwargs):
-        draw(*args, path=os.path.join(out, name), **kwargs)
+        try:
+            draw(*args, path=os.path.join(out, name), **kwargs)
+        except ValueError as error:  # a figure this data cannot have
+            log(f"  ({name} skipped: {str(error).splitlines()[0]})")
+            return
         written.append(name)
 
     count = min(len(x), MAX_SCATTER_POINTS)
@@ -85,5 +90,5 @@ def make_all(model, recipe, data, history, out):
     if noise is not None:
         save("denoising.png", plotting.denoising, model, x, noise,
              n=NUM_DENOISING, image_shape=shape)
-    save("filters.png", plotting.filters, model, n=NUM_FILTERS)
+    save("filters.png", plotting.filters, model, n=NUM_FILTERS, image_shape=shape)
     return written

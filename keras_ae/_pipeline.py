@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 import keras_ae
+from keras_ae import atomic
 from keras_ae import datasets
 from keras_ae import evaluation
 from keras_ae import recipes
@@ -153,15 +154,31 @@ def _jsonable(value):
 
 def run(recipe, data, out, *, latent_dim=None, hidden_units=None, noise=None,
         architecture=None, epochs=10, batch_size=128, learning_rate=None, seed=0,
-        verbose="auto", export=True, plots=True, command=None, log=print):
+        verbose="auto", export=True, plots=True, command=None, log=print,
+        overwrite=False):
     """Trains ``recipe`` on ``data`` and writes the run's files into ``out``.
+
+    The run is written into a temporary folder beside ``out`` and moved into
+    place only when complete: an interrupted or failed run leaves a previous
+    run in ``out`` intact, and no half-written folder. An existing non-empty
+    ``out`` is replaced only with ``overwrite=True``.
 
     Returns:
         ``(card, model, history)``; the card (a dict) is also written to
         ``out/card.json``.
     """
     recipe = recipes.get(recipe) if isinstance(recipe, str) else recipe
-    os.makedirs(out, exist_ok=True)
+    atomic.refuse_existing(os.path.abspath(out), overwrite, "run", flag="--overwrite")
+    with atomic.directory(out) as tmp:
+        return _run_into(recipe, data, tmp, latent_dim=latent_dim, hidden_units=hidden_units,
+                         noise=noise, architecture=architecture, epochs=epochs,
+                         batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                         verbose=verbose, export=export, plots=plots, command=command,
+                         log=log)
+
+
+def _run_into(recipe, data, out, *, latent_dim, hidden_units, noise, architecture, epochs,
+              batch_size, learning_rate, seed, verbose, export, plots, command, log):
     callbacks = [
         keras.callbacks.CSVLogger(os.path.join(out, "history.csv")),
         tensorboard_callback(os.path.join(out, "logs")),
@@ -176,16 +193,14 @@ def run(recipe, data, out, *, latent_dim=None, hidden_units=None, noise=None,
     train_seconds = time.perf_counter() - start
     files = {"keras": "model.keras", "history": "history.csv", "logs": "logs"}
     model.save(os.path.join(out, "model.keras"))
-    if export and hasattr(keras_ae, "export_saved_model"):
-        keras_ae.export_saved_model(model, os.path.join(out, "saved_model"), overwrite=True)
+    if export:
+        keras_ae.export_saved_model(model, os.path.join(out, "saved_model"))
         files["saved_model"] = "saved_model"
-    elif export:
-        log("  (SavedModel export skipped: keras_ae.export_saved_model is not available)")
     metrics = evaluation.evaluate(model, data.x_test, seed=seed)
     if plots:
         from keras_ae import _figures
 
-        files["plots"] = _figures.make_all(model, recipe, data, history, out)
+        files["plots"] = _figures.make_all(model, recipe, data, history, out, log=log)
     card = {
         "model": recipe.name,
         "class": model.__class__.__name__,

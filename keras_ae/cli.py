@@ -25,6 +25,7 @@ import time
 import zipfile
 
 from keras_ae import _cli_startup
+from keras_ae import atomic
 
 EXIT_ERROR = 1
 DEFAULT_DEMO_OUT = "demo_out"
@@ -127,10 +128,18 @@ def _load_model(path):
             )
         else:
             raise FileNotFoundError(f"No model.keras in the folder {path!r}")
+    if not zipfile.is_zipfile(path):
+        raise CommandError(
+            f"{path!r} is not a .keras model file: not a zip archive (truncated or corrupt?)"
+        )
     try:
         model = keras.models.load_model(path)
-    except (zipfile.BadZipFile, EOFError) as e:
-        raise CommandError(f"Could not read {path!r} as a .keras model file: {e}") from e
+    except Exception as e:  # any unreadable file: corrupt, truncated, tampered
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CommandError(
+            f"Could not read {path!r} as a keras_ae .keras model file (corrupt, "
+            f"truncated or not a .keras file): {reason}"
+        ) from None
     if not isinstance(model, keras_ae.models.BaseAutoencoder):
         raise CommandError(
             f"{path!r} holds a {type(model).__name__}, not a keras_ae model"
@@ -147,10 +156,20 @@ def cmd_demo(args):
     wanted = None
     if args.models:
         wanted = [recipes.get(n).name for n in args.models.split(",") if n.strip()]
-    os.makedirs(args.out, exist_ok=True)
+    atomic.refuse_existing(os.path.abspath(args.out), args.overwrite, "demo", flag="--overwrite")
     data = _pipeline.load_dataset("digits")
     print(f"keras-ae demo: {data.describe()}")
     print(f"writing to {os.path.abspath(args.out)}/")
+    with atomic.directory(args.out) as tmp:
+        rows, skipped, wall = _demo_runs(args, data, scale, wanted, tmp)
+    return _demo_report(args, rows, wall)
+
+
+def _demo_runs(args, data, scale, wanted, out):
+    """Trains the demo models into ``out``; writes the summary files."""
+    from keras_ae import _pipeline
+    from keras_ae import recipes
+
     rows, skipped = [], []
     start = time.perf_counter()
     for recipe in recipes.RECIPES:
@@ -164,7 +183,7 @@ def cmd_demo(args):
         epochs = max(1, int(round(settings.pop("epochs", 30) * scale)))
         t0 = time.perf_counter()
         card, _, _ = _pipeline.run(
-            recipe, data, os.path.join(args.out, recipe.name),
+            recipe, data, os.path.join(out, recipe.name),
             latent_dim=settings.get("latent_dim", 8),
             hidden_units=settings.get("hidden_units", DEMO_HIDDEN_UNITS),
             epochs=epochs, batch_size=settings.get("batch_size", DEMO_BATCH_SIZE),
@@ -184,10 +203,14 @@ def cmd_demo(args):
         "models": rows,
         "skipped": skipped,
     }
-    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
-    with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "summary.md"), "w", encoding="utf-8") as f:
         f.write(_summary_markdown(summary))
+    return rows, skipped, wall
+
+
+def _demo_report(args, rows, wall):
     print()
     print(format_table(rows, _SUMMARY_COLUMNS))
     print(f"\ndone in {wall:.0f}s: {os.path.join(args.out, 'summary.md')}")
@@ -254,6 +277,7 @@ def cmd_train(args):
         )
     data = _pipeline.load_dataset(args.dataset, flatten=args.architecture != "conv")
     out = args.out or os.path.join("runs", f"{recipe.name}_{data.name}")
+    atomic.refuse_existing(os.path.abspath(out), args.overwrite, "run", flag="--overwrite")
     print(f"keras-ae train {recipe.name}: {data.describe()}")
     card, _, _ = _pipeline.run(
         recipe, data, out, latent_dim=args.latent_dim, hidden_units=args.hidden_units,
@@ -261,7 +285,7 @@ def cmd_train(args):
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
         verbose=args.verbose,
         export=not args.no_export, plots=not args.no_plots,
-        command="keras-ae " + shlex.join(args.argv), log=print,
+        command="keras-ae " + shlex.join(args.argv), log=print, overwrite=args.overwrite,
     )
     print(format_table([card["metrics"]], list(card["metrics"])))
     print(f"wrote {os.path.abspath(out)}/ ({', '.join(_files_list(card['files']))})")
@@ -363,6 +387,8 @@ def build_parser():
     )
     demo.add_argument("--out", default=DEFAULT_DEMO_OUT,
                       help=f"output directory (default: {DEFAULT_DEMO_OUT})")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="replace an existing, non-empty output directory")
     budget = demo.add_mutually_exclusive_group()
     budget.add_argument("--epochs-scale", type=_positive_float, default=1.0, metavar="F",
                         help="multiply every model's epochs by F (default: 1)")
@@ -410,6 +436,8 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--out", metavar="DIR",
                        help="output directory (default: runs/MODEL_DATASET)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing run in --out (kept intact until the new one is complete)")
     train.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     train.add_argument("--no-plots", action="store_true", help="skip the pictures")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,

@@ -40,6 +40,8 @@ directory of ``.npy``/``.npz`` shards that is streamed shard by shard.
 import functools
 import gzip
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -275,13 +277,7 @@ def load_npz(path, *, flatten=True):
     ```
     """
     path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {key: f[key] for key in f.files}
-    except ValueError as e:
-        raise ValueError(
-            f"Could not read {path!r} as an .npz file without pickles: {e}"
-        ) from e
+    arrays = read_npz(path)
     return _split_arrays(arrays, path, flatten=flatten)
 
 
@@ -503,19 +499,43 @@ def _not_found_message(name, searched):
     return "\n".join(lines)
 
 
-def _read_keras_npz(path, name):
+def read_npz(path):
+    """Every array of an ``.npz`` file, read without pickles.
+
+    Any unreadable file (truncated, corrupt, a ``.npy`` renamed ``.npz``,
+    empty, pickled) raises one `ValueError` that names the file and the reason.
+
+    Returns:
+        A dict ``name -> array``.
+    """
+    path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = ("x_train", "y_train", "x_test", "y_test")
-            missing = [k for k in keys if k not in f.files]
-            if missing:
-                raise ValueError(
-                    f"{path!r} is not a keras.datasets npz file for {name!r}: missing keys "
-                    f"{missing}. Expected keys {list(keys)}. Received keys: {f.files}"
-                )
-            arrays = {k: f[k] for k in keys}
-    except (OSError, EOFError) as e:
-        raise ValueError(f"Could not read {path!r} as an .npz file: {e}") from e
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single .npy array, not named arrays")
+        with loaded as f:
+            return {key: f[key] for key in f.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, KeyError, zlib.error, zipfile.BadZipFile) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, EOFError) or "No data left" in reason:
+            reason = "the file is empty or truncated"
+        raise ValueError(
+            f"Could not read {path!r} as an .npz file without pickles: {reason}"
+        ) from None
+
+
+def _read_keras_npz(path, name):
+    f = read_npz(path)
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    missing = [k for k in keys if k not in f]
+    if missing:
+        raise ValueError(
+            f"{path!r} is not a keras.datasets npz file for {name!r}: missing keys "
+            f"{missing}. Expected keys {list(keys)}. Received keys: {sorted(f)}"
+        )
+    arrays = {k: f[k] for k in keys}
     return _check_arrays(arrays, name, path)
 
 
@@ -726,18 +746,21 @@ def _read_shard(path, split, flatten, with_labels):
     """The (x, y) arrays of one shard, validated; y is None without labels."""
     path = path.decode() if isinstance(path, bytes) else path
     if path.endswith(".npy"):
-        x, y = np.load(path, allow_pickle=False), None
+        try:
+            x, y = np.load(path, allow_pickle=False), None
+        except (ValueError, OSError, EOFError) as e:
+            raise ValueError(f"Could not read {path!r} as a .npy array: {e}") from None
     else:
-        with np.load(path, allow_pickle=False) as f:
-            if "x_" + split in f.files:
-                x, y = f["x_" + split], (f["y_" + split] if "y_" + split in f.files else None)
-            elif "x" in f.files:
-                x, y = f["x"], (f["y"] if "y" in f.files else None)
-            else:
-                raise ValueError(
-                    f"Shard {path!r} must hold 'x' (and 'y') or 'x_{split}' (and "
-                    f"'y_{split}'). Received keys: {f.files}"
-                )
+        f = read_npz(path)
+        if "x_" + split in f:
+            x, y = f["x_" + split], f.get("y_" + split)
+        elif "x" in f:
+            x, y = f["x"], f.get("y")
+        else:
+            raise ValueError(
+                f"Shard {path!r} must hold 'x' (and 'y') or 'x_{split}' (and "
+                f"'y_{split}'). Received keys: {sorted(f)}"
+            )
     x = _prepare_x(x, f"shard {path!r}", flatten)
     if with_labels:
         if y is None:

@@ -47,14 +47,14 @@ defining the method (tensors in, tensors out, no NumPy):
 import datetime
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_ae import atomic
 
 __all__ = [
     "METADATA_FILE",
@@ -308,19 +308,11 @@ def export_saved_model(model, path, *, overwrite=False):
                 "Refusing to overwrite a path that is not a SavedModel directory "
                 f"(no saved_model.pb in it). Received: path={os.fspath(path)!r}"
             )
-    parent, base = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
-    try:
+    with atomic.directory(target) as tmp:
         if keras.backend.backend() == "tensorflow":
             _write_export(model, tmp)
         else:
             _write_export_in_tensorflow(model, tmp)
-        _commit(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -356,29 +348,6 @@ def _write_export_in_tensorflow(model, directory):
     for name in os.listdir(out):
         os.rename(os.path.join(out, name), os.path.join(directory, name))
     os.rmdir(out)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _commit(tmp, target):
-    """Renames ``tmp`` to ``target``, replacing an existing export safely."""
-    if not os.path.lexists(target):
-        os.rename(tmp, target)
-        return
-    parent, base = os.path.split(target)
-    old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-    os.rmdir(old)  # reserve a unique name, then move the old export there
-    os.rename(target, old)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_metadata(path):

@@ -30,6 +30,8 @@ import numpy as np
 from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
 
+from keras_ae import validation
+
 __all__ = [
     "denoising",
     "filters",
@@ -162,7 +164,8 @@ def _mosaic_plot(images, cols, vmin, vmax, title, cell=0.6, ticked=False, pad_co
     mosaic = _mosaic(images, cols)
     if mosaic.ndim == 3:  # colour
         mosaic = _rescale(mosaic, vmin, vmax)
-        mosaic[np.isnan(mosaic).any(axis=-1)] = colors.to_rgb(pad_color)
+        pad = colors.to_rgba(pad_color) if mosaic.shape[-1] == 4 else colors.to_rgb(pad_color)
+        mosaic[np.isnan(mosaic).any(axis=-1)] = pad
     else:
         mosaic = np.ma.masked_invalid(mosaic)
     aspect = mosaic.shape[0] / mosaic.shape[1]
@@ -217,11 +220,7 @@ def _finish(fig, path):
 
 # --------------------------------------------------------------- checks
 def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
+    return validation.integer(value, name, low=1)
 
 
 def _batch(x, name):

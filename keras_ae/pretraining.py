@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import validation
 from keras_ae.models.stacked import StackedAutoencoder
 
 __all__ = ["greedy_pretrain"]
@@ -37,6 +38,10 @@ def _check_data(x, name):
         raise ValueError(
             f"`{name}` must be a numeric array of shape (N, features...). "
             f"Received: {name}={type(x).__name__ if x is None else x.shape}"
+        )
+    if not len(x):
+        raise ValueError(
+            f"Expected at least one example in `{name}`. Received: {name}.shape={x.shape}"
         )
     if not np.isfinite(x).all():
         raise ValueError(
@@ -220,15 +225,7 @@ def greedy_pretrain(
     """
     # ---- arguments ----------------------------------------------------------
     x = _check_data(x, "x")
-    try:
-        units = tuple(int(u) for u in layer_units)
-    except (TypeError, ValueError):
-        units = ()
-    if not units or any(u <= 0 for u in units):
-        raise ValueError(
-            "`layer_units` must be a non-empty sequence of positive integers. "
-            f"Received: layer_units={layer_units!r}"
-        )
+    units = validation.integer_tuple(layer_units, "layer_units", allow_empty=False)
     n = len(units)
     noises = [_clone_layer(v) for v in _per_layer(noise, "noise", n)]
     levels = _per_layer(noise_level, "noise_level", n)
@@ -240,13 +237,13 @@ def greedy_pretrain(
                 f"Received: noise={noise!r}, noise_level={noise_level!r}"
             )
     epochs_list = _per_layer(epochs, "epochs", n)
-    for e in epochs_list:
-        if isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0:
-            raise ValueError(f"`epochs` must be non-negative integers. Received: epochs={epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+    if not all(validation.is_integer(e) and e >= 0 for e in epochs_list):
+        raise ValueError(
+            "`epochs` must be an integer >= 0 or one per layer. "
+            f"Received: epochs={epochs!r}"
+        )
+    batch_size = validation.integer(batch_size, "batch_size", low=1)
+    seed = validation.integer(seed, "seed", allow_none=True)
     out_act, first_loss = _output_settings(x, output_activation, reconstruction_loss)
     upper_loss = "bce" if activation == "sigmoid" else "mse"
     x_val = None

@@ -28,6 +28,7 @@ import numpy as np
 from keras import ops
 
 from keras_ae import rng
+from keras_ae import validation
 from keras_ae.layers.random_layer import RandomLayer
 
 __all__ = [
@@ -43,33 +44,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _check_number(name, value, *, positive=False, non_negative=False):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(value)
-        or (positive and not value > 0)
-        or (non_negative and not value >= 0)
-    ):
-        what = "a finite number"
-        if positive:
-            what = "a finite number > 0"
-        elif non_negative:
-            what = "a finite number >= 0"
-        raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
-    return float(value)
+    low = 0.0 if (positive or non_negative) else None
+    return validation.number(value, name, low=low, low_inclusive=not positive)
 
 
 def _check_latent_dim(latent_dim):
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, (int, np.integer))
-        or latent_dim < 1
-    ):
-        raise ValueError(
-            "Argument `latent_dim` must be a positive integer. "
-            f"Received: latent_dim={latent_dim!r}"
-        )
-    return int(latent_dim)
+    return validation.integer(latent_dim, "latent_dim", low=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -172,18 +152,12 @@ class Prior(RandomLayer):
     def _seed_tensor(self, seed):
         if seed is None:
             return self.next_seed()
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(
-                f"Argument `seed` must be an integer or None. Received: seed={seed!r}"
-            )
-        return rng.seed_tensor(seed)
+        return rng.seed_tensor(validation.integer(seed, "seed"))
 
     @staticmethod
     def _check_n(n):
-        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
-            if n < 0:
-                raise ValueError(f"Argument `n` must be >= 0. Received: n={n}")
-            return int(n)
+        if validation.is_integer(n):
+            return validation.integer(n, "n", low=0)
         if (
             ops.is_tensor(n)
             and "int" in keras.backend.standardize_dtype(n.dtype)
@@ -356,16 +330,7 @@ class MixtureOfGaussians(Prior):
 
     def __init__(self, num_components=10, radius=4.0, stddev=0.5, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if (
-            isinstance(num_components, bool)
-            or not isinstance(num_components, (int, np.integer))
-            or num_components < 1
-        ):
-            raise ValueError(
-                "Argument `num_components` must be an integer >= 1. "
-                f"Received: num_components={num_components!r}"
-            )
-        self.num_components = int(num_components)
+        self.num_components = validation.integer(num_components, "num_components", low=1)
         self.radius = _check_number("radius", radius, non_negative=True)
         self.stddev = _check_number("stddev", stddev, positive=True)
 
@@ -583,12 +548,8 @@ def chi2_quantile(p, df):
     chi2_quantile(0.99, 2)    # 9.2103 (= -2 ln 0.01)
     ```
     """
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 < p < 1:
-        raise ValueError(f"Argument `p` must be in (0, 1). Received: p={p!r}")
-    if isinstance(df, bool) or not isinstance(df, (int, np.integer)) or df < 1:
-        raise ValueError(
-            f"Argument `df` must be a positive integer. Received: df={df!r}"
-        )
+    p = validation.number(p, "p", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    df = validation.integer(df, "df", low=1)
     a = df / 2.0
     lo, hi = 0.0, df + 10.0 * math.sqrt(2.0 * df) + 20.0
     while _lower_regularized_gamma(a, hi / 2.0) < p:

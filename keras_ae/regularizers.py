@@ -19,25 +19,13 @@ import math
 import keras
 from keras import ops
 
+from keras_ae import validation
+
 
 def _check_float(value, name, low=0.0, high=None, low_inclusive=True):
-    valid = (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value >= low if low_inclusive else value > low)
-        and (high is None or value < high)
+    return validation.number(
+        value, name, low=low, high=high, low_inclusive=low_inclusive, high_inclusive=False
     )
-    if not valid:
-        if high is None:
-            bound = f">= {low}" if low_inclusive else f"> {low}"
-        else:
-            bound = f"in ({low}, {high})"
-        raise ValueError(
-            f"Argument `{name}` must be a finite float {bound}. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 def _flatten_examples(x):

@@ -124,7 +124,30 @@ def path_of(name, kind="dir"):
         raise ValueError(f"`kind` must be one of {KINDS}. Received: kind={kind!r}")
     entry = _entry(name)
     relative = entry["dir"] if kind == "dir" else entry["files"][kind]
-    return os.path.join(location(), relative)
+    return inside(location(), relative, f"the zoo index entry {name!r}")
+
+
+def inside(root, relative, where):
+    """``root/relative``, refusing any path that resolves outside ``root``.
+
+    Every path read from an index or a card goes through this check, so a
+    tampered file cannot make keras_ae read files elsewhere.
+
+    Raises:
+        ValueError: ``relative`` is absolute or escapes ``root``.
+    """
+    if not isinstance(relative, str) or not relative or os.path.isabs(relative):
+        raise ValueError(
+            f"{where} holds an invalid path: expected a relative path inside "
+            f"{root!r}. Received: {relative!r}"
+        )
+    base = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(base, relative))
+    if os.path.commonpath([base, path]) != base:
+        raise ValueError(
+            f"{where} points outside {root!r}: refusing to read it. Received: {relative!r}"
+        )
+    return path
 
 
 def card(name):

@@ -125,8 +125,9 @@ def test_sample_is_seeded():
     assert not np.allclose(a, vae.sample(5, seed=1))
     z = np.random.default_rng(0).standard_normal((5, 4)).astype("float32")
     np.testing.assert_allclose(a, vae.decode(z), rtol=1e-6)
-    with pytest.raises(ValueError, match="Received: n=0"):
-        vae.sample(0)
+    assert vae.sample(0).shape == (0, 16)  # no examples: an empty array
+    with pytest.raises(ValueError, match="Received: n=-1"):
+        vae.sample(-1)
 
 
 def test_extreme_log_variance_stays_finite():

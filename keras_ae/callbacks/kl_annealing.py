@@ -5,6 +5,8 @@ import math
 import keras
 import numpy as np
 
+from keras_ae import validation
+
 SCHEDULES = ("linear", "cyclical")
 UNITS = ("epoch", "batch")
 
@@ -12,23 +14,13 @@ UNITS = ("epoch", "batch")
 def _check_float(value, name, low=0.0, allow_none=False):
     if value is None and allow_none:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.floating, np.integer))
-        or not low <= float(value) < math.inf
-    ):
-        raise ValueError(
-            f"`{name}` must be a finite float >= {low:g}. Received: {name}={value!r}"
-        )
-    return float(value)
+    return validation.number(value, name, low=low)
 
 
 def _check_count(value, name, allow_none=False):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+    return validation.integer(value, name, low=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")

@@ -14,19 +14,12 @@ import keras
 from keras import ops
 
 from keras_ae import rng
+from keras_ae import validation
 from keras_ae.layers.random_layer import RandomLayer
 
 
 def _check_rate(rate):
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, (int, float))
-        or not 0.0 <= rate <= 1.0
-    ):
-        raise ValueError(
-            "Argument `rate` must be a float in [0, 1]. " f"Received: rate={rate!r}"
-        )
-    return float(rate)
+    return validation.number(rate, "rate", low=0.0, high=1.0)
 
 
 def _uniform(layer, inputs):
@@ -60,24 +53,12 @@ class GaussianNoise(RandomLayer):
 
     def __init__(self, stddev, clip=None, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if (
-            isinstance(stddev, bool)
-            or not isinstance(stddev, (int, float))
-            or not stddev >= 0.0
-            or stddev == float("inf")
-        ):
-            raise ValueError(
-                "Argument `stddev` must be a finite float >= 0. "
-                f"Received: stddev={stddev!r}"
-            )
+        stddev = validation.number(stddev, "stddev", low=0.0)
         if clip is not None:
             if (
                 not isinstance(clip, (list, tuple))
                 or len(clip) != 2
-                or not all(
-                    isinstance(c, (int, float)) and not isinstance(c, bool)
-                    for c in clip
-                )
+                or not all(validation.is_number(c) for c in clip)
                 or not clip[0] < clip[1]
             ):
                 raise ValueError(
@@ -180,11 +161,8 @@ class SaltAndPepperNoise(RandomLayer):
     def __init__(self, rate, low=0.0, high=1.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_rate(rate)
-        for name, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(
-                    f"Argument `{name}` must be a float. Received: {name}={value!r}"
-                )
+        low = validation.number(low, "low")
+        high = validation.number(high, "high")
         if not low < high:
             raise ValueError(
                 "Argument `high` must be greater than `low`. "

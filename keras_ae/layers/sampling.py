@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_ae import rng
+from keras_ae import validation
 from keras_ae.layers.random_layer import RandomLayer
 
 # exp(0.5 * 20) ~ 2.2e4 and exp(0.5 * -30) ~ 3e-7: wide enough for any
@@ -54,16 +55,7 @@ class Sampling(RandomLayer):
 
     def __init__(self, seed=None, noise_scale=1.0, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if (
-            isinstance(noise_scale, bool)
-            or not isinstance(noise_scale, (int, float))
-            or not 0.0 <= noise_scale < float("inf")
-        ):
-            raise ValueError(
-                "Argument `noise_scale` must be a finite float >= 0. "
-                f"Received: noise_scale={noise_scale!r}"
-            )
-        self.noise_scale = float(noise_scale)
+        self.noise_scale = validation.number(noise_scale, "noise_scale", low=0.0)
         # Inputs are cast to float32 inside `call`, not to the compute dtype.
         self.autocast = False
 

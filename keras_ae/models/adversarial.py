@@ -8,9 +8,9 @@ from keras_ae import backend
 from keras_ae import losses
 from keras_ae import priors
 from keras_ae import rng
+from keras_ae import validation
 from keras_ae.backend import phases
 from keras_ae.models.base import BaseAutoencoder
-from keras_ae.models.base import _as_tuple
 
 MODES = ("phased", "joint")
 
@@ -190,23 +190,13 @@ class AdversarialAutoencoder(BaseAutoencoder):
     ):
         # The extra arguments are checked and stored before the base
         # constructor, which builds the whole model (`_build_model`).
-        discriminator_units = _as_tuple(discriminator_units, "discriminator_units")
-        if any(u <= 0 for u in discriminator_units):
-            raise ValueError(
-                "`discriminator_units` must contain positive integers. "
-                f"Received: discriminator_units={discriminator_units!r}"
-            )
-        if (
-            isinstance(adversarial_weight, bool)
-            or not isinstance(adversarial_weight, (int, float, np.integer, np.floating))
-            or not 0 < adversarial_weight < float("inf")
-        ):
-            raise ValueError(
-                "`adversarial_weight` must be a finite number > 0. "
-                f"Received: adversarial_weight={adversarial_weight!r}"
-            )
-        if mode not in MODES:
-            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
+        discriminator_units = validation.integer_tuple(
+            discriminator_units, "discriminator_units"
+        )
+        adversarial_weight = validation.number(
+            adversarial_weight, "adversarial_weight", low=0.0, low_inclusive=False
+        )
+        validation.one_of(mode, "mode", MODES)
         if discriminator is not None and not isinstance(
             discriminator, keras.layers.Layer
         ):
@@ -215,10 +205,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
                 f"Received: discriminator={discriminator!r}"
             )
         if prior is None:
-            if seed is not None and not isinstance(seed, (int, np.integer)):
-                raise ValueError(
-                    f"`seed` must be an integer or None. Received: seed={seed!r}"
-                )
+            seed = validation.integer(seed, "seed", allow_none=True)
             prior = priors.Gaussian(1.0, seed=None if seed is None else int(seed))
         else:
             prior = priors.get(prior)
@@ -565,8 +552,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         Returns:
             NumPy array of shape ``(n,) + input_shape``.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"`n` must be a non-negative integer. Received: n={n!r}")
+        n = validation.integer(n, "n", low=0)
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31 - 1))
         z = self.prior.sample(int(n), self.latent_dim, seed=seed)

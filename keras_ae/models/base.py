@@ -5,25 +5,15 @@ import numpy as np
 from keras import ops
 
 from keras_ae import backend
+from keras_ae import data_checks
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae import validation
 from keras_ae.backend import phases
 
 DEFAULT_BATCH_SIZE = 256
 #: `keras.Model` constructor arguments accepted through ``**kwargs``.
 _MODEL_KWARGS = ("name", "dtype", "trainable", "autocast")
-
-
-def _as_tuple(value, name):
-    if isinstance(value, int):
-        value = (value,)
-    try:
-        value = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`{name}` must be a tuple of positive integers. Received: {name}={value!r}"
-        ) from None
-    return value
 
 
 def _check_activation(value, name):
@@ -39,19 +29,10 @@ def _check_activation(value, name):
     return value
 
 
-def _is_dataset(x):
-    # tf.data is optional on JAX/torch; a Dataset is recognised by its module.
-    return type(x).__module__.startswith("tensorflow.python.data")
-
-
 def _is_array_like(x):
     if isinstance(x, (np.ndarray, list)):
         return True
-    return keras.ops.is_tensor(x) and not _is_dataset(x)
-
-
-def _to_numpy(x):
-    return x if isinstance(x, np.ndarray) else keras.ops.convert_to_numpy(x)
+    return keras.ops.is_tensor(x) and not data_checks.is_dataset(x)
 
 
 class BaseAutoencoder(backend.TrainerMixin, keras.Model):
@@ -126,28 +107,11 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
                 f"{unknown}"
             )
         # ---- arguments ----------------------------------------------------
-        input_shape = _as_tuple(input_shape, "input_shape")
-        if not input_shape or any(d <= 0 for d in input_shape):
-            raise ValueError(
-                "`input_shape` must be a non-empty tuple of positive integers. "
-                f"Received: input_shape={input_shape!r}"
-            )
-        if not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
-            raise ValueError(
-                f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}"
-            )
-        if architecture not in networks.ARCHITECTURES:
-            raise ValueError(
-                f"`architecture` must be one of {networks.ARCHITECTURES}. "
-                f"Received: architecture={architecture!r}"
-            )
+        input_shape = validation.integer_tuple(input_shape, "input_shape", allow_empty=False)
+        latent_dim = validation.integer(latent_dim, "latent_dim", low=1)
+        validation.one_of(architecture, "architecture", networks.ARCHITECTURES)
         if hidden_units is not None:
-            hidden_units = _as_tuple(hidden_units, "hidden_units")
-            if any(u <= 0 for u in hidden_units):
-                raise ValueError(
-                    "`hidden_units` must contain positive integers. "
-                    f"Received: hidden_units={hidden_units!r}"
-                )
+            hidden_units = validation.integer_tuple(hidden_units, "hidden_units")
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"`reconstruction_loss` must be one of {losses.RECONSTRUCTION_LOSSES}. "
@@ -177,8 +141,7 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
                 "combined with user-supplied `encoder`/`decoder`. "
                 f"Received: encoder={encoder!r}, decoder={decoder!r}"
             )
-        if seed is not None and not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        seed = validation.integer(seed, "seed", allow_none=True)
 
         self.input_shape_ = input_shape
         self.latent_dim = int(latent_dim)
@@ -274,16 +237,35 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         self.built = True
 
     # ------------------------------------------------------------------ call
-    def call(self, inputs, training=None):
-        """Reconstructs ``inputs`` (deterministic at inference)."""
+    def decoder_outputs(self, inputs, training=None):
+        """The decoder's raw outputs for ``inputs`` (logits when
+        `reconstruction_from_logits()`), what the training loss uses."""
         codes = self.encoder(inputs, training=training)
         return self.decoder(codes, training=training)
+
+    def to_data_space(self, outputs):
+        """Maps decoder outputs to data space (probabilities for logits).
+
+        Every public output (`predict`, `reconstruct`, `decode`, exports,
+        evaluation, figures) goes through this method.
+        """
+        if self.reconstruction_from_logits():
+            return ops.sigmoid(ops.cast(outputs, "float32"))
+        return outputs
+
+    def call(self, inputs, training=None):
+        """Reconstructs ``inputs`` in data space (deterministic at inference)."""
+        return self.to_data_space(self.decoder_outputs(inputs, training=training))
 
     # ------------------------------------------------------------ inference
     def _predict_with(self, network, x, batch_size=None):
         batch_size = batch_size or DEFAULT_BATCH_SIZE
-        out = network.predict(x, batch_size=batch_size, verbose=0)
-        return out
+        if len(x) == 0:
+            # Keras cannot predict on no examples: the structure and shapes
+            # of one example's output, with zero rows.
+            one = network.predict(np.zeros((1,) + tuple(x.shape[1:]), "float32"), verbose=0)
+            return keras.tree.map_structure(lambda a: np.asarray(a)[:0], one)
+        return network.predict(x, batch_size=batch_size, verbose=0)
 
     def encode(self, x, batch_size=None):
         """Codes of ``x`` (NumPy), batched like `predict`.
@@ -295,97 +277,125 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         Returns:
             NumPy array of shape ``(N, latent_dim)``.
         """
-        self._check_x(x, "x")
+        x = self._check_x(x, "x", allow_empty=True)
         return self._predict_with(self.encoder, x, batch_size)
 
     def decode(self, z, batch_size=None):
         """Decoded outputs of codes ``z`` (NumPy), batched like `predict`."""
-        z = np.asarray(z, dtype="float32") if not keras.ops.is_tensor(z) else z
-        if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"Expected codes of shape (N, {self.latent_dim}). "
-                f"Received: z.shape={tuple(z.shape)}"
-            )
-        return self._predict_with(self.decoder, z, batch_size)
+        z = data_checks.check_array(
+            data_checks.as_array(z, "z"), "z", (self.latent_dim,), allow_empty=True
+        ).astype("float32")
+        out = self._predict_with(self.decoder, z, batch_size)
+        if self.reconstruction_from_logits():
+            out = ops.convert_to_numpy(self.to_data_space(out))
+        return out
 
     def reconstruct(self, x, batch_size=None):
         """Reconstructions of ``x`` (NumPy, no noise), batched like `predict`."""
-        self._check_x(x, "x")
+        x = self._check_x(x, "x", allow_empty=True)
+        if len(x) == 0:
+            return self._predict_with(self, x)
         return self.predict(x, batch_size=batch_size or DEFAULT_BATCH_SIZE, verbose=0)
 
     # ------------------------------------------------------------ validation
-    def _check_x(self, x, name, check_range=False):
-        """Raises a clear ValueError for data the model cannot take."""
-        if _is_dataset(x) or not _is_array_like(x):
-            return
-        shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
-        expected = self.input_shape_
-        if len(shape) < 1 or tuple(shape[1:]) != expected:
-            raise ValueError(
-                f"Expected `{name}` of shape (N, {', '.join(map(str, expected))}) "
-                f"for this model (input_shape={expected}). Received: {name}.shape={shape}"
-            )
-        arr = np.asarray(x) if isinstance(x, list) else _to_numpy(x)
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(
-                f"Expected numeric `{name}`. Received: {name}.dtype={arr.dtype}"
-            )
-        if arr.size and not np.isfinite(arr).all():
-            bad = int(arr.size - np.isfinite(arr).sum())
-            raise ValueError(
-                f"Expected finite values in `{name}`. Received: {bad} NaN or Inf "
-                f"value(s) in {name} of shape {shape}"
-            )
-        if check_range and self.reconstruction_loss == "bce" and arr.size:
-            lo, hi = float(arr.min()), float(arr.max())
-            if lo < 0.0 or hi > 1.0:
-                raise ValueError(
-                    f"`reconstruction_loss='bce'` expects targets in [0, 1]; "
-                    f"rescale the data (e.g. x / 255.) or use 'mse'. "
-                    f"Received: {name} in [{lo:g}, {hi:g}]"
-                )
+    def _check_x(self, x, name, check_range=False, allow_empty=False):
+        """Checks an array of examples (see `keras_ae.data_checks`); returns it
+        as NumPy. Datasets and other inputs are returned unchanged."""
+        x = data_checks.as_array(x, name)
+        if data_checks.is_dataset(x) or not _is_array_like(x):
+            return x
+        return data_checks.check_array(
+            x,
+            name,
+            self.input_shape_,
+            unit_range=check_range and self.reconstruction_loss == "bce",
+            allow_empty=allow_empty,
+        )
 
-    def _check_data(self, x, y, prefix=""):
-        self._check_x(x, prefix + "x", check_range=y is None)
+    def _check_data(self, x, y, prefix="", sample_weight=None):
+        """Checks ``x``, ``y`` and ``sample_weight`` as `fit` takes them.
+
+        Returns:
+            The checked ``(x, y, sample_weight)``; ``y`` is ``x`` when only
+            weights were given (Keras drops weights given without ``y``),
+            and a dataset comes back wrapped with its per-batch checks.
+        """
+        if data_checks.is_dataset(x):
+            if y is not None or sample_weight is not None:
+                raise data_checks.DataError(
+                    f"`{prefix}y` and `{prefix}sample_weight` must be part of the "
+                    "dataset, not separate arguments."
+                )
+            checked = data_checks.check_dataset(
+                x,
+                prefix + "x",
+                self.input_shape_,
+                unit_range=self.reconstruction_loss == "bce",
+            )
+            return checked, None, None
+        x = self._check_x(x, prefix + "x", check_range=y is None)
         if y is not None:
-            self._check_x(y, prefix + "y", check_range=True)
+            y = self._check_x(y, prefix + "y", check_range=True)
             if _is_array_like(x) and _is_array_like(y) and len(x) != len(y):
-                raise ValueError(
+                raise data_checks.DataError(
                     f"`{prefix}x` and `{prefix}y` must have the same number of "
                     f"examples. Received: {len(x)} and {len(y)}"
                 )
+        if sample_weight is not None and _is_array_like(x):
+            sample_weight = data_checks.check_sample_weight(
+                sample_weight, len(x), prefix + "sample_weight"
+            )
+            if y is None:
+                y = x
+        return x, y, sample_weight
 
-    def _check_validation_data(self, validation_data):
-        if validation_data is None or _is_dataset(validation_data):
-            return
-        if isinstance(validation_data, (tuple, list)) and not _is_array_like(
-            validation_data
-        ):
-            vx = validation_data[0]
-            vy = validation_data[1] if len(validation_data) > 1 else None
-        else:
-            vx, vy = validation_data, None
-        self._check_data(vx, vy, prefix="validation_")
+    def _checked_validation_data(self, validation_data):
+        vx, vy, vw = data_checks.split_validation_data(validation_data)
+        vx, vy, vw = self._check_data(vx, vy, prefix="validation_", sample_weight=vw)
+        if data_checks.is_dataset(vx):
+            return vx
+        if vw is not None:
+            return (vx, vy, vw)
+        return (vx,) if vy is None else (vx, vy)
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def _run_checked(self, method, x, y, kwargs):
+        """Runs Keras's ``fit``/``evaluate`` on checked data."""
+        x, y, sample_weight = self._check_data(
+            x, y, sample_weight=kwargs.get("sample_weight")
+        )
+        if kwargs.get("sample_weight") is not None:
+            kwargs["sample_weight"] = sample_weight
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._checked_validation_data(
+                kwargs["validation_data"]
+            )
+        try:
+            return method(x, y, **kwargs)
+        except Exception as error:  # a failed per-batch dataset check
+            data_checks.reraise(error)
+            raise
+
+    def fit(self, x=None, y=None, **kwargs):
         """Trains the model; ``fit(x)`` reconstructs ``x``.
 
-        Data is validated before the first step (shape, finiteness, range for
-        ``"bce"``). See `keras.Model.fit` for the other arguments.
+        Data is validated before the first step: shape, real dtype, at least
+        one example, finite values, range for ``"bce"``, one
+        ``sample_weight`` per example (applied in the ``fit(x)`` form too);
+        a `tf.data.Dataset` by its element spec, then batch by batch (a NaN
+        or out-of-range batch raises `keras_ae.data_checks.DataError` at its
+        step). Python lists are read as arrays. See `keras.Model.fit` for
+        the other arguments.
         """
-        self._check_data(x, y)
-        self._check_validation_data(kwargs.get("validation_data"))
         if not self.compiled:
             raise ValueError(
                 "You must call `compile()` before `fit()`; `model.compile()` "
                 "with no arguments uses Adam(1e-3)."
             )
-        return super().fit(x, y, *args, **kwargs)
+        return self._run_checked(super().fit, x, y, kwargs)
 
-    def evaluate(self, x=None, y=None, *args, **kwargs):
+    def evaluate(self, x=None, y=None, **kwargs):
         """Evaluates the model; ``evaluate(x)`` scores the reconstruction of ``x``."""
-        self._check_data(x, y)
-        return super().evaluate(x, y, *args, **kwargs)
+        return self._run_checked(super().evaluate, x, y, kwargs)
 
     # --------------------------------------------------------------- compile
     def compile(self, optimizer=None, **kwargs):
@@ -410,17 +420,16 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3)
         super().compile(optimizer=optimizer, **kwargs)
-        # Built now on the variables it updates, so that a failed first step
-        # cannot leave it half-built and the JAX state is complete.
         self._build_optimizers()
 
     def _build_optimizers(self):
-        """Builds the extra optimizers of multi-optimizer models at `compile`.
+        """Builds every optimizer at `compile` on the variables it updates.
 
-        ``optimizer`` itself is built by Keras on the first step (or by
-        `compile_from_config` on reload), so freezing layers between
-        `compile` and `fit` keeps working.
+        A first step that fails (bad data) then cannot leave an optimizer
+        half-built, and the model stays trainable.
         """
+        if self.built and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
 
     def compile_from_config(self, config):
         """Replays `compile` on load and builds the optimizer's variables.
@@ -456,7 +465,7 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
             ``(terms, y_pred)``: a dict with at least ``"loss"`` (the total to
             minimise) and the reconstruction.
         """
-        y_pred = self(x, training=training)
+        y_pred = self.decoder_outputs(x, training=training)
         rec, mse = self.reconstruction_terms(y, y_pred, sample_weight)
         total = rec + self.regularization_loss()
         return {"loss": total, "reconstruction_loss": rec, "mse": mse}, y_pred
@@ -503,7 +512,7 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
             if name in self._trackers:
                 self._trackers[name].update_state(value, sample_weight=batch)
         if self._compile_metrics is not None:
-            self._compile_metrics.update_state(y, y_pred, sample_weight)
+            self._compile_metrics.update_state(y, self.to_data_space(y_pred), sample_weight)
         return backend.shape_logs_for_reduction(self.get_metrics_result())
 
     @staticmethod

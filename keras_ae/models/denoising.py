@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_ae.layers.noise import get_noise
+from keras_ae import validation
 from keras_ae.models.base import BaseAutoencoder
 
 
@@ -11,7 +12,7 @@ def _noise_strength(layer):
     """The ``stddev``/``rate`` of a keras_ae corruption layer (else None)."""
     for name in ("stddev", "rate"):
         value = getattr(layer, name, None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if validation.is_number(value):
             return float(value)
     return None
 
@@ -24,16 +25,9 @@ def _resolve_noise(noise, noise_level, seed):
             "'salt_and_pepper' or a noise layer; use `keras_ae.Autoencoder` for "
             f"none. Received: noise={noise!r}"
         )
-    if noise_level is not None and (
-        isinstance(noise_level, bool)
-        or not isinstance(noise_level, (int, float, np.floating, np.integer))
-    ):
-        raise ValueError(
-            f"`noise_level` must be a float or None. Received: noise_level={noise_level!r}"
-        )
-    level = None if noise_level is None else float(noise_level)
+    level = validation.number(noise_level, "noise_level", allow_none=True)
     if isinstance(noise, str):
-        layer_seed = int(seed) if isinstance(seed, (int, np.integer)) else None
+        layer_seed = int(seed) if validation.is_integer(seed) else None
         try:
             return get_noise(noise, noise_level=level, seed=layer_seed)
         except ValueError as error:
@@ -147,10 +141,10 @@ class DenoisingAutoencoder(BaseAutoencoder):
         )
 
     # ------------------------------------------------------------------ call
-    def call(self, inputs, training=None):
-        """Reconstructs ``inputs``, corrupting them first only in training."""
+    def decoder_outputs(self, inputs, training=None):
+        """Decoder outputs for ``inputs``, corrupted first only in training."""
         corrupted = self.noise(inputs, training=training)
-        return super().call(corrupted, training=training)
+        return super().decoder_outputs(corrupted, training=training)
 
     # ---------------------------------------------------------------- config
     def get_config(self):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from keras_ae.models.base import BaseAutoencoder
-from keras_ae.models.base import _as_tuple
+from keras_ae import validation
 
 
 def _weighted_layers(network):
@@ -81,19 +81,16 @@ class StackedAutoencoder(BaseAutoencoder):
         **kwargs,
     ):
         if layer_units is not None:
-            layer_units = _as_tuple(layer_units, "layer_units")
-            if not layer_units or any(u <= 0 for u in layer_units):
-                raise ValueError(
-                    "`layer_units` must be a non-empty tuple of positive integers. "
-                    f"Received: layer_units={layer_units!r}"
-                )
+            layer_units = validation.integer_tuple(
+                layer_units, "layer_units", allow_empty=False
+            )
             if latent_dim is not None and latent_dim != layer_units[-1]:
                 raise ValueError(
                     "`latent_dim` must be None or equal to layer_units[-1] "
                     f"({layer_units[-1]}). Received: latent_dim={latent_dim!r}"
                 )
             if hidden_units is not None and tuple(
-                _as_tuple(hidden_units, "hidden_units")
+                validation.integer_tuple(hidden_units, "hidden_units")
             ) != layer_units[:-1]:
                 raise ValueError(
                     "`hidden_units` must be None or equal to layer_units[:-1] "
@@ -111,16 +108,7 @@ class StackedAutoencoder(BaseAutoencoder):
                 "`keras_ae.Autoencoder(encoder=..., decoder=...)` for your own "
                 f"networks. Received: encoder={encoder!r}, decoder={decoder!r}"
             )
-        if (
-            isinstance(frozen_layers, bool)
-            or not isinstance(frozen_layers, (int, np.integer))
-            or frozen_layers < 0
-        ):
-            raise ValueError(
-                "`frozen_layers` must be a non-negative integer. "
-                f"Received: frozen_layers={frozen_layers!r}"
-            )
-        self.frozen_layers = int(frozen_layers)
+        self.frozen_layers = validation.integer(frozen_layers, "frozen_layers", low=0)
         super().__init__(
             input_shape=input_shape,
             latent_dim=latent_dim,
@@ -198,16 +186,9 @@ class StackedAutoencoder(BaseAutoencoder):
         Returns:
             The model.
         """
-        if (
-            isinstance(num_layers, bool)
-            or not isinstance(num_layers, (int, np.integer))
-            or not 0 <= num_layers <= self.num_layers
-        ):
-            raise ValueError(
-                f"`num_layers` must be an integer in [0, {self.num_layers}]. "
-                f"Received: num_layers={num_layers!r}"
-            )
-        self.frozen_layers = int(num_layers)
+        self.frozen_layers = validation.integer(
+            num_layers, "num_layers", low=0, high=self.num_layers
+        )
         self._apply_frozen()
         self._recompile()
         return self
@@ -231,7 +212,9 @@ class StackedAutoencoder(BaseAutoencoder):
         state loadable from a ``.keras`` file whatever is frozen.
         """
         super().compile(optimizer=optimizer, **kwargs)
-        if not self.optimizer.built:
+
+    def _build_optimizers(self):
+        if self.built and not self.optimizer.built:
             self.optimizer.build(self._optimizer_variables())
 
     def compile_from_config(self, config):

@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_ae import backend
 from keras_ae import losses
+from keras_ae import validation
 from keras_ae.layers.sampling import LOG_VAR_MAX
 from keras_ae.layers.sampling import LOG_VAR_MIN
 from keras_ae.layers.sampling import Sampling
@@ -31,9 +32,7 @@ def _logsumexp(a, axis=0):
 
 
 def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+    return validation.integer(value, name, low=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -165,37 +164,17 @@ class VariationalAutoencoder(BaseAutoencoder):
                 f"`likelihood={likelihood!r}`; pass only `likelihood`. "
                 f"Received: reconstruction_loss={reconstruction_loss!r}"
             )
-        if (
-            isinstance(beta, bool)
-            or not isinstance(beta, (int, float, np.floating, np.integer))
-            or not 0.0 <= float(beta) < float("inf")
-        ):
-            raise ValueError(f"`beta` must be a finite float >= 0. Received: beta={beta!r}")
+        beta = validation.number(beta, "beta", low=0.0)
         if observation_variance is not None:
             if likelihood != "gaussian":
                 raise ValueError(
                     "`observation_variance` is only used with likelihood='gaussian'. "
                     f"Received: observation_variance={observation_variance!r}"
                 )
-            if (
-                isinstance(observation_variance, bool)
-                or not isinstance(observation_variance, (int, float, np.floating))
-                or not 0.0 < float(observation_variance) < float("inf")
-            ):
-                raise ValueError(
-                    "`observation_variance` must be None or a finite float > 0. "
-                    f"Received: observation_variance={observation_variance!r}"
-                )
-            observation_variance = float(observation_variance)
-        if (
-            isinstance(noise_scale, bool)
-            or not isinstance(noise_scale, (int, float, np.floating, np.integer))
-            or not 0.0 <= float(noise_scale) < float("inf")
-        ):
-            raise ValueError(
-                "`noise_scale` must be a finite float >= 0. "
-                f"Received: noise_scale={noise_scale!r}"
+            observation_variance = validation.number(
+                observation_variance, "observation_variance", low=0.0, low_inclusive=False
             )
+        noise_scale = validation.number(noise_scale, "noise_scale", low=0.0)
         if tied_weights:
             raise ValueError(
                 "`tied_weights=True` is not supported by VariationalAutoencoder. "
@@ -340,10 +319,14 @@ class VariationalAutoencoder(BaseAutoencoder):
         }
         return terms, x_hat
 
-    def evaluate(self, x=None, y=None, *args, **kwargs):
+    def evaluate(self, x=None, y=None, **kwargs):
         """Evaluates the -ELBO; the evaluation noise restarts at every call."""
         self.eval_sampling.seed_generator.state.assign(self._eval_seed_state)
-        return super().evaluate(x, y, *args, **kwargs)
+        return super().evaluate(x, y, **kwargs)
+
+    def reconstruction_from_logits(self):
+        """False: the VAE maps its decoder's outputs itself (`decoder_mean`)."""
+        return False
 
     # ------------------------------------------------------------ inference
     def encode(self, x, batch_size=None, return_distribution=False):
@@ -357,7 +340,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         Returns:
             ``(N, latent_dim)`` means, or the tuple ``(mean, log_var)``.
         """
-        self._check_x(x, "x")
+        x = self._check_x(x, "x", allow_empty=True)
         outputs = self._predict_with(self.encoder, x, batch_size)
         if isinstance(outputs, dict):
             outputs = [outputs[k] for k in self.encoder_heads]
@@ -384,7 +367,7 @@ class VariationalAutoencoder(BaseAutoencoder):
             NumPy array ``(n,) + input_shape``: the mean of p(x|z) for each
             prior draw ``z`` (probabilities for ``"bernoulli"``).
         """
-        n = _check_positive_int(n, "n")
+        n = validation.integer(n, "n", low=0)
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
         return self.decode(z.astype("float32"), batch_size=batch_size)
 
@@ -428,7 +411,7 @@ class VariationalAutoencoder(BaseAutoencoder):
                 "`log_likelihood`/`elbo` take an array of examples, not a "
                 f"tf.data.Dataset. Received: x={x!r}"
             )
-        self._check_x(x, "x", check_range=True)
+        x = self._check_x(x, "x", check_range=True, allow_empty=True)
         num_samples = _check_positive_int(num_samples, "num_samples")
         rows = _check_positive_int(batch_size or DEFAULT_EVAL_ROWS, "batch_size")
         x = np.asarray(x, "float32")
@@ -454,13 +437,16 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     @staticmethod
     def _reduce(values, reduction):
-        if reduction == "mean":
-            return float(np.mean(values))
+        validation.one_of(reduction, "reduction", ("mean", "none"))
+        values = np.concatenate(values) if values else np.zeros((0,), "float64")
         if reduction == "none":
             return values
-        raise ValueError(
-            f"`reduction` must be 'mean' or 'none'. Received: reduction={reduction!r}"
-        )
+        if not len(values):
+            raise ValueError(
+                "The mean over no examples is undefined; pass at least one example "
+                "or reduction='none'. Received: x with 0 examples"
+            )
+        return float(np.mean(values))
 
     def log_likelihood(
         self, x, num_samples=1000, batch_size=None, seed=None, reduction="mean"
@@ -490,7 +476,7 @@ class VariationalAutoencoder(BaseAutoencoder):
             x, num_samples, batch_size, seed
         ):
             values.append(_logsumexp(log_px + log_ratio, axis=0) - math.log(len(log_px)))
-        return self._reduce(np.concatenate(values), reduction)
+        return self._reduce(values, reduction)
 
     def elbo(self, x, num_samples=1, batch_size=None, seed=None, reduction="mean"):
         """Evidence lower bound ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``, in nats.
@@ -511,7 +497,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         values = []
         for log_px, _, kl in self._iterate_log_terms(x, num_samples, batch_size, seed):
             values.append(np.mean(log_px, axis=0) - kl)
-        return self._reduce(np.concatenate(values), reduction)
+        return self._reduce(values, reduction)
 
     # ----------------------------------------------------------- diagnostics
     def kl_per_dimension(self, x, batch_size=None):
@@ -524,6 +510,11 @@ class VariationalAutoencoder(BaseAutoencoder):
             NumPy array of shape ``(latent_dim,)``, nats.
         """
         mean, log_var = self.encode(x, batch_size=batch_size, return_distribution=True)
+        if not len(mean):
+            raise ValueError(
+                "`kl_per_dimension` averages over examples and needs at least one. "
+                "Received: x with 0 examples"
+            )
         mean, log_var = mean.astype("float64"), log_var.astype("float64")
         return np.mean(-0.5 * (1.0 + log_var - mean**2 - np.exp(log_var)), axis=0)
 
