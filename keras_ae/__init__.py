@@ -26,6 +26,7 @@ from keras_ae.models import VariationalAutoencoder
 from keras_ae.models import AAE
 from keras_ae.models import AdversarialAutoencoder
 from keras_ae.models import StackedAutoencoder
+from keras_ae.models import ContractiveAutoencoder
 from keras_ae.export import export_saved_model
 from keras_ae.export import load_encoder
 from keras_ae.pretraining import greedy_pretrain

@@ -8,6 +8,7 @@ Subcommands::
                    [--batch-size N] [--out DIR]
     keras-ae evaluate PATH --dataset NAME|PATH.npz [--json]
     keras-ae export PATH OUT [--overwrite]
+    keras-ae score PATH --dataset NAME|PATH.npz [--fpr 0.05] [--kind KIND]
     keras-ae zoo list | keras-ae zoo show NAME
 
 Errors in arguments or files (unknown model, missing or malformed ``.npz``,
@@ -23,6 +24,8 @@ import shlex
 import sys
 import time
 import zipfile
+
+import numpy as np
 
 from keras_ae import _cli_startup
 from keras_ae import atomic
@@ -321,6 +324,65 @@ def cmd_evaluate(args):
     return 0
 
 
+# ------------------------------------------------------------------ score
+def cmd_score(args):
+    """Fits a threshold on normal data, scores the test split, writes CSV + histogram."""
+    from keras_ae import _pipeline
+    from keras_ae import anomaly
+
+    model = _load_model(args.path)
+    flatten = len(model.input_shape) == 1
+    data = _pipeline.load_dataset(args.dataset, flatten=flatten)
+    normal = data if args.normal is None else _pipeline.load_dataset(args.normal, flatten=flatten)
+    x_normal = _pipeline.fit_to_model(normal.x_train, model.input_shape)
+    x = _pipeline.fit_to_model(data.x_test if args.split == "test" else data.x_train,
+                               model.input_shape)
+    out = args.out or os.path.join(
+        os.path.dirname(os.path.abspath(args.path)) if os.path.isfile(args.path) else args.path,
+        "scores",
+    )
+    atomic.refuse_existing(os.path.abspath(out), args.overwrite, "scores", flag="--overwrite")
+    detector = anomaly.Detector(model, score=args.kind).fit_threshold(x_normal, fpr=args.fpr)
+    scores = detector.score(x)
+    flags = scores > detector.threshold
+    with atomic.directory(out) as tmp:
+        with open(os.path.join(tmp, "scores.csv"), "w", encoding="utf-8") as f:
+            f.write("index,score,anomaly,probability\n")
+            for i, (value, flag, prob) in enumerate(
+                zip(scores, flags, detector.predict_proba(x))
+            ):
+                f.write(f"{i},{value:.8g},{int(flag)},{prob:.6g}\n")
+        with open(os.path.join(tmp, "threshold.json"), "w", encoding="utf-8") as f:
+            json.dump({"kind": args.kind, "fpr": args.fpr, "threshold": detector.threshold,
+                       "normal_data": normal.describe(), "scored": data.describe(),
+                       "split": args.split, "flagged": int(flags.sum()),
+                       "examples": int(len(x))}, f, indent=2)
+        _score_histogram(scores, scores_normal=detector.calibration_scores,
+                         threshold=detector.threshold, kind=args.kind,
+                         path=os.path.join(tmp, "score_histogram.png"))
+    print(f"{type(model).__name__}: {args.kind} scores of {len(x)} {args.split} examples; "
+          f"threshold {detector.threshold:.6g} (fpr {args.fpr:g} on {len(x_normal)} normal "
+          f"examples); {int(flags.sum())} flagged")
+    print(f"wrote {os.path.abspath(out)}/ (scores.csv, threshold.json, score_histogram.png)")
+    return 0
+
+
+def _score_histogram(scores, scores_normal, threshold, kind, path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    values = np.concatenate([scores, scores_normal])
+    bins = np.histogram_bin_edges(values[np.isfinite(values)], bins=50)
+    ax.hist(scores_normal, bins=bins, alpha=0.6, label="normal (threshold fit)", density=True)
+    ax.hist(scores, bins=bins, alpha=0.6, label="scored", density=True)
+    ax.axvline(threshold, color="black", linestyle="--", label="threshold")
+    ax.set_xlabel(f"{kind} score")
+    ax.set_ylabel("density")
+    ax.legend()
+    fig.savefig(path, dpi=100)
+
+
 # ----------------------------------------------------------------- export
 def cmd_export(args):
     import keras_ae
@@ -477,6 +539,25 @@ def build_parser():
     export.add_argument("--overwrite", action="store_true",
                         help="replace OUT if it exists")
     export.set_defaults(func=cmd_export)
+
+    score = sub.add_parser(
+        "score", help="anomaly scores and flags of a dataset (CSV + histogram)",
+        description="Fits an anomaly threshold at --fpr on normal data (the training split "
+        "of --normal, default --dataset) and writes the scores and flags of --split.",
+    )
+    score.add_argument("path", help="a .keras file, a run folder or a zoo name")
+    score.add_argument("--dataset", required=True, help="dataset name or .npz to score")
+    score.add_argument("--normal", default=None,
+                       help="normal data for the threshold (default: --dataset's training split)")
+    score.add_argument("--split", choices=("test", "train"), default="test")
+    score.add_argument("--kind", default="reconstruction",
+                       help="score: reconstruction, negative_log_likelihood, negative_elbo "
+                            "(VAE), prior_negative_log_density (AAE)")
+    score.add_argument("--fpr", type=_positive_float, default=0.05,
+                       help="target false-positive rate on normal data (default 0.05)")
+    score.add_argument("--out", default=None, help="output folder (default: RUN/scores)")
+    score.add_argument("--overwrite", action="store_true")
+    score.set_defaults(func=cmd_score)
 
     zoo = sub.add_parser("zoo", help="the pretrained models",
                          description="List the pretrained models or show a model card.")

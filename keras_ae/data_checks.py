@@ -195,9 +195,10 @@ def check_dataset(dataset, name, input_shape, *, unit_range=False):
             checked.append(tensor)
         return tuple(checked) if len(checked) > 1 else checked[0]
 
+    options = dict(num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if isinstance(spec, tuple):
-        return dataset.map(check)
-    return dataset.map(lambda x: check(x))
+        return dataset.map(check, **options).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(lambda x: check(x), **options).prefetch(tf.data.AUTOTUNE)
 
 
 def _range_message(name):

@@ -132,6 +132,7 @@ MODEL_CASES = _available(
             hold_fixed=zero_sampling_noise,
         ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
+        ModelCase("contractive", "ContractiveAutoencoder", dict(_SMALL)),
         ModelCase(
             "stacked",
             "StackedAutoencoder",

@@ -448,3 +448,24 @@ def test_backend_flag_cannot_switch_a_running_process():
     other = "torch" if keras.backend.backend() != "torch" else "jax"
     code = cli.main(["train", "autoencoder", "--dataset", "digits", "--backend", other])
     assert code == 1
+
+
+def test_score_writes_scores_flags_and_a_histogram(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "vae", "--dataset", "digits", "--epochs", "1", "--no-export",
+                     "--no-plots", "--out", str(run)]) == 0
+    assert cli.main(["score", str(run), "--dataset", "digits", "--fpr", "0.1",
+                     "--kind", "negative_elbo"]) == 0
+    rows = (run / "scores" / "scores.csv").read_text().strip().splitlines()
+    assert rows[0] == "index,score,anomaly,probability" and len(rows) == 1 + 297
+    meta = json.loads((run / "scores" / "threshold.json").read_text())
+    flagged = sum(int(r.split(",")[2]) for r in rows[1:])
+    assert meta["flagged"] == flagged and meta["fpr"] == 0.1
+    assert (run / "scores" / "score_histogram.png").stat().st_size > 0
+    # Refuses to replace the scores, and a score the model lacks is one line.
+    assert cli.main(["score", str(run), "--dataset", "digits"]) == 1
+    assert cli.main(["score", str(run), "--dataset", "digits", "--out", str(tmp_path / "s"),
+                     "--kind", "prior_negative_log_density"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(e.startswith("keras-ae score: error:") for e in err)
+    assert not (tmp_path / "s").exists()

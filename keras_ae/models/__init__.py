@@ -9,3 +9,4 @@ from keras_ae.models.vae import VariationalAutoencoder
 from keras_ae.models.adversarial import AAE
 from keras_ae.models.adversarial import AdversarialAutoencoder
 from keras_ae.models.stacked import StackedAutoencoder
+from keras_ae.models.contractive import ContractiveAutoencoder

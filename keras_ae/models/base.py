@@ -297,6 +297,29 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
             return self._predict_with(self, x)
         return self.predict(x, batch_size=batch_size or DEFAULT_BATCH_SIZE, verbose=0)
 
+    def score(self, x, kind="reconstruction", **kwargs):
+        """Anomaly scores of ``x``, higher for more anomalous examples.
+
+        Args:
+            x: array of shape ``(N,) + input_shape``.
+            kind: ``"reconstruction"`` (every model), ``"negative_log_likelihood"``
+                and ``"negative_elbo"`` (VAE), ``"prior_negative_log_density"``
+                (AAE); see `keras_ae.anomaly.score`.
+            **kwargs: arguments of the score (e.g. ``num_samples``).
+
+        Returns:
+            NumPy array ``(N,)``. Per-feature reconstruction errors:
+            `keras_ae.anomaly.reconstruction_error` with ``per_feature=True``.
+
+        Example:
+        ```python
+        s = vae.score(x_test, kind="negative_log_likelihood", num_samples=100)
+        ```
+        """
+        from keras_ae import anomaly
+
+        return anomaly.score(self, x, kind=kind, **kwargs)
+
     # ------------------------------------------------------------ validation
     def _check_x(self, x, name, check_range=False, allow_empty=False):
         """Checks an array of examples (see `keras_ae.data_checks`); returns it
