@@ -40,15 +40,6 @@ SEED_DTYPE = "uint32"
 CAN_EXPORT_SAVED_MODEL = True
 
 
-def _unique(variables):
-    seen, out = set(), []
-    for v in variables:
-        if id(v) not in seen:
-            seen.add(id(v))
-            out.append(v)
-    return out
-
-
 def _apply(scope, update, gradients):
     """Applies one optimizer inside the step's scope."""
     opt = update.optimizer
@@ -73,7 +64,7 @@ def _apply(scope, update, gradients):
 def _apply_phase(scope, refs, phase, x, y, sample_weight):
     """Differentiates and applies one phase inside the step's scope."""
     updates = phases.active_updates(phase)
-    targets = _unique([v for u in updates for v in u.variables])
+    targets = phases.unique([v for u in updates for v in u.variables])
     target_ids = {id(v) for v in targets}
     others = [v for v in refs if id(v) not in target_ids]
     other_values = [scope.get_current_value(v) for v in others]

@@ -11,6 +11,7 @@ differentiate and apply.
 """
 
 import collections
+import contextlib
 import warnings
 
 #: One optimizer step: ``optimizer`` minimises ``terms[loss]`` over ``variables``.
@@ -39,6 +40,45 @@ def run_phases(model, x, y, sample_weight, apply_phase):
         if y_pred is None:
             y_pred = phase_pred
     return model.update_metrics(terms, x, y, y_pred, sample_weight)
+
+
+def unique(items):
+    """``items`` without repeats (by identity), in order."""
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def eager_trainer(apply_phase, no_grad=None):
+    """`train_step`/`test_step` for backends that run a step statefully.
+
+    Args:
+        apply_phase: the backend's ``(phase, x, y, sample_weight) -> (terms,
+            y_pred)``.
+        no_grad: optional context manager factory for the evaluation step.
+
+    Returns:
+        A mixin class with ``train_step(data)`` and ``test_step(data)``.
+    """
+
+    class TrainerMixin:
+        def train_step(self, data):
+            x, y, sample_weight = self.unpack(data)
+            return run_phases(self, x, y, sample_weight, apply_phase)
+
+        def test_step(self, data):
+            x, y, sample_weight = self.unpack(data)
+            context = no_grad() if no_grad is not None else contextlib.nullcontext()
+            with context:
+                terms, y_pred = self.compute_loss_terms(
+                    x, y, sample_weight=sample_weight, training=False
+                )
+            return self.update_metrics(terms, x, y, y_pred, sample_weight)
+
+    return TrainerMixin
 
 
 def active_updates(phase):

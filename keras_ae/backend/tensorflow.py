@@ -127,19 +127,8 @@ def _apply_phase(phase, x, y, sample_weight):
     return terms, y_pred
 
 
-class TrainerMixin:
-    """`train_step` / `test_step` of `BaseAutoencoder` on TensorFlow."""
-
-    def train_step(self, data):
-        x, y, sample_weight = self.unpack(data)
-        return phases.run_phases(self, x, y, sample_weight, _apply_phase)
-
-    def test_step(self, data):
-        x, y, sample_weight = self.unpack(data)
-        terms, y_pred = self.compute_loss_terms(
-            x, y, sample_weight=sample_weight, training=False
-        )
-        return self.update_metrics(terms, x, y, y_pred, sample_weight)
+#: `train_step` / `test_step` of `BaseAutoencoder` on TensorFlow.
+TrainerMixin = phases.eager_trainer(_apply_phase)
 
 
 del keras

@@ -39,20 +39,8 @@ def _apply_phase(phase, x, y, sample_weight):
     return terms, (None if y_pred is None else y_pred.detach())
 
 
-class TrainerMixin:
-    """`train_step` / `test_step` of `BaseAutoencoder` on torch."""
-
-    def train_step(self, data):
-        x, y, sample_weight = self.unpack(data)
-        return phases.run_phases(self, x, y, sample_weight, _apply_phase)
-
-    def test_step(self, data):
-        x, y, sample_weight = self.unpack(data)
-        with torch.no_grad():
-            terms, y_pred = self.compute_loss_terms(
-                x, y, sample_weight=sample_weight, training=False
-            )
-        return self.update_metrics(terms, x, y, y_pred, sample_weight)
+#: `train_step` / `test_step` of `BaseAutoencoder` on torch.
+TrainerMixin = phases.eager_trainer(_apply_phase, no_grad=torch.no_grad)
 
 
 def inference_function(model, fn):

@@ -66,15 +66,6 @@ def build_discriminator(latent_dim, units=(256, 256), activation="relu", seed=No
     return keras.Model(inputs, logits, name="discriminator")
 
 
-def _unique(variables):
-    seen, out = set(), []
-    for v in variables:
-        if id(v) not in seen:
-            seen.add(id(v))
-            out.append(v)
-    return out
-
-
 class _PhaseVariables:
     """The variable list of each phase, fixed at `compile` (not tracked)."""
 
@@ -310,7 +301,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
         self._phase_variables = _PhaseVariables(
-            autoencoder=_unique(
+            autoencoder=phases.unique(
                 self.encoder.trainable_variables + self.decoder.trainable_variables
             ),
             discriminator=list(self.discriminator.trainable_variables),
@@ -368,7 +359,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     @staticmethod
     def _sum_losses(*layers):
-        values = _unique([l for layer in layers for l in layer.losses])
+        values = phases.unique([l for layer in layers for l in layer.losses])
         if not values:
             return ops.cast(0.0, "float32")
         return ops.sum(ops.stack([ops.cast(v, "float32") for v in values]))
