@@ -170,9 +170,12 @@ def assert_config_roundtrip(model):
     return clone
 
 
-def run_in_fresh_process(code, timeout=180):
-    """Runs Python ``code`` in a new interpreter; returns its stdout."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+def run_in_fresh_process(code, timeout=180, env=None):
+    """Runs Python ``code`` in a new interpreter; returns its stdout.
+
+    ``env`` adds or overrides environment variables (e.g. ``KERAS_BACKEND``).
+    """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,

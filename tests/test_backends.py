@@ -17,8 +17,6 @@ fresh processes (a Keras process has exactly one backend):
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -27,6 +25,7 @@ import pytest
 
 import keras_ae
 from harness import MODEL_CASES
+from harness import run_in_fresh_process
 
 pytestmark = pytest.mark.backends
 
@@ -38,23 +37,13 @@ TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def run_on(backend, code, timeout=300, env=None):
     """Runs ``code`` in a fresh interpreter on ``backend``; returns its last JSON line."""
-    full_env = dict(
-        os.environ,
+    extra = dict(
         KERAS_BACKEND=backend,
-        TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONPATH=TESTS_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        **(env or {}),
     )
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"{backend} process failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_in_fresh_process(textwrap.dedent(code), timeout=timeout, env=extra)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # Parity cases: the common battery with random draws held fixed, plus the

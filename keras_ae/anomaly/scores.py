@@ -28,7 +28,6 @@ s = scores.score(aae, x_test, kind="prior_negative_log_density")
 
 import numpy as np
 
-from keras_ae import validation
 
 __all__ = [
     "SCORES",
@@ -110,6 +109,12 @@ def reconstruction_error(model, x, per_feature=False, batch_size=None):
     return err.reshape(len(x), -1).mean(axis=1)
 
 
+def _vae_per_example(method, x, num_samples, batch_size, seed):
+    """Per-example values of a VAE estimate (it checks ``x`` and its arguments)."""
+    values = method(x, num_samples=num_samples, batch_size=batch_size, seed=seed, reduction="none")
+    return np.asarray(values, dtype="float64")
+
+
 def negative_log_likelihood(vae, x, num_samples=100, batch_size=None, seed=0):
     """``-log p(x)`` of a VAE (importance-weighted, `VAE.log_likelihood`), nats.
 
@@ -124,12 +129,7 @@ def negative_log_likelihood(vae, x, num_samples=100, batch_size=None, seed=0):
         ``(N,)`` float64 scores.
     """
     check_model_for("negative_log_likelihood", vae)
-    x = _check_x(vae, x)
-    num_samples = validation.integer(num_samples, "num_samples", low=1)
-    values = vae.log_likelihood(
-        x, num_samples=num_samples, batch_size=batch_size, seed=seed, reduction="none"
-    )
-    return -np.asarray(values, dtype="float64")
+    return -_vae_per_example(vae.log_likelihood, x, num_samples, batch_size, seed)
 
 
 def negative_elbo(vae, x, num_samples=1, batch_size=None, seed=0):
@@ -146,12 +146,7 @@ def negative_elbo(vae, x, num_samples=1, batch_size=None, seed=0):
         ``(N,)`` float64 scores.
     """
     check_model_for("negative_elbo", vae)
-    x = _check_x(vae, x)
-    num_samples = validation.integer(num_samples, "num_samples", low=1)
-    values = vae.elbo(
-        x, num_samples=num_samples, batch_size=batch_size, seed=seed, reduction="none"
-    )
-    return -np.asarray(values, dtype="float64")
+    return -_vae_per_example(vae.elbo, x, num_samples, batch_size, seed)
 
 
 def prior_negative_log_density(aae, x, batch_size=None):
