@@ -22,6 +22,8 @@ RNG = np.random.default_rng(0)
 # Small [0, 1] data: 64 examples of 16 features, and tiny images.
 X_FLAT = RNG.uniform(size=(64, 16)).astype("float32")
 X_IMG = RNG.uniform(size=(32, 8, 8, 1)).astype("float32")
+# Integer labels in [0, 3) for X_FLAT, every class present.
+LABELS = np.arange(64) % 3
 
 
 @dataclasses.dataclass
@@ -32,6 +34,9 @@ class ModelCase:
     cls_name: str
     kwargs: dict
     x: np.ndarray = dataclasses.field(default_factory=lambda: X_FLAT)
+    # Labels passed as `fit`'s/`evaluate`'s second argument (models whose
+    # labels are optional, -1 meaning unlabelled). `None`: `fit(x)`.
+    y: np.ndarray = None
     generative: bool = False
     # Constructor overrides that hold every random draw of training fixed
     # (noise level 0, sampling noise_scale 0, fixed prior draws), for exact
@@ -81,6 +86,13 @@ def _available(cases):
 
 
 _SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
+
+# Conditional models (``conditional = True``): every call takes labels,
+# ``fit(x, labels)``, ``encode(x, labels)``, ``decode(z, labels)``,
+# ``reconstruct(x, labels)``, ``predict((x, labels))`` and
+# ``sample(n, labels=..., seed=...)``. `tests/test_conditional.py` runs their
+# battery; add a case here (``y`` = integer labels in [0, num_classes)).
+CONDITIONAL_CASES = []
 
 MODEL_CASES = _available(
     [
@@ -216,6 +228,8 @@ def fit_quietly(model, x, y=None, **kwargs):
 
 __all__ = [
     "MODEL_CASES",
+    "CONDITIONAL_CASES",
+    "LABELS",
     "ModelCase",
     "X_FLAT",
     "X_IMG",

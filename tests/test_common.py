@@ -34,7 +34,7 @@ def test_one_fit_step_changes_weights_and_logs_finite_losses(case):
     model = case.make()
     model.compile()
     before = weights_of(model)
-    history = fit_quietly(model, case.x, epochs=1, batch_size=len(case.x))
+    history = fit_quietly(model, case.x, case.y, epochs=1, batch_size=len(case.x))
     assert model.optimizer.iterations.numpy() == 1
     for name, values in history.history.items():
         assert np.all(np.isfinite(values)), (name, values)
@@ -76,7 +76,7 @@ def test_encode_decode_reconstruct_shapes(case):
 def test_predict_is_deterministic(case):
     model = case.make()
     model.compile()
-    fit_quietly(model, case.x)
+    fit_quietly(model, case.x, case.y)
     a = model.predict(case.x, verbose=0)
     b = model.predict(case.x, verbose=0)
     np.testing.assert_array_equal(a, b)
@@ -95,7 +95,7 @@ def test_keras_save_reload_and_continued_training(case, tmp_path):
     exactly (optimizer state and random state restored)."""
     model = case.make()
     model.compile()
-    fit_quietly(model, case.x, epochs=1)
+    fit_quietly(model, case.x, case.y, epochs=1)
     path = str(tmp_path / "model.keras")
     model.save(path)
     reloaded = keras.models.load_model(path)  # safe_mode=True by default
@@ -104,8 +104,8 @@ def test_keras_save_reload_and_continued_training(case, tmp_path):
         reloaded.predict(case.x, verbose=0), model.predict(case.x, verbose=0), atol=1e-6
     )
     assert reloaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy()
-    fit_quietly(model, case.x, epochs=1)
-    fit_quietly(reloaded, case.x, epochs=1)
+    fit_quietly(model, case.x, case.y, epochs=1)
+    fit_quietly(reloaded, case.x, case.y, epochs=1)
     assert_weights_close(weights_of(model), weights_of(reloaded), atol=1e-5)
 
 
@@ -113,7 +113,7 @@ def test_keras_save_reload_and_continued_training(case, tmp_path):
 def test_reload_in_fresh_process_gives_identical_outputs(case, tmp_path):
     model = case.make()
     model.compile()
-    fit_quietly(model, case.x)
+    fit_quietly(model, case.x, case.y)
     path = tmp_path / "model.keras"
     model.save(path)
     np.save(tmp_path / "x.npy", case.x)
