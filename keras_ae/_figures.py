@@ -43,7 +43,7 @@ def make_all(model, recipe, data, history, out, log=print):
     Args:
         model: the trained keras_ae model.
         recipe: its `keras_ae.recipes.Recipe`.
-        data: the `keras_ae._pipeline.Dataset` it was trained on (pictures
+        data: the `keras_ae.datasets.Dataset` it was trained on (pictures
             use its test split).
         history: the `History` returned by `fit`.
         out: output folder.

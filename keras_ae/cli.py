@@ -152,7 +152,7 @@ def _load_model(path):
 
 # ------------------------------------------------------------------- demo
 def cmd_demo(args):
-    from keras_ae import _pipeline
+    from keras_ae import datasets
     from keras_ae import recipes
 
     scale = 0.05 if args.quick else args.epochs_scale
@@ -160,7 +160,7 @@ def cmd_demo(args):
     if args.models:
         wanted = [recipes.get(n).name for n in args.models.split(",") if n.strip()]
     atomic.refuse_existing(os.path.abspath(args.out), args.overwrite, "demo", flag="--overwrite")
-    data = _pipeline.load_dataset("digits")
+    data = datasets.load_dataset("digits")
     print(f"keras-ae demo: {data.describe()}")
     print(f"writing to {os.path.abspath(args.out)}/")
     with atomic.directory(args.out) as tmp:
@@ -268,6 +268,7 @@ def _summary_markdown(summary):
 # ------------------------------------------------------------------ train
 def cmd_train(args):
     from keras_ae import _pipeline
+    from keras_ae import datasets
     from keras_ae import recipes
 
     recipe = recipes.get(args.model)
@@ -278,7 +279,7 @@ def cmd_train(args):
         raise CommandError(
             f"--noise only applies to the denoising and stacked models, not {recipe.name!r}"
         )
-    data = _pipeline.load_dataset(args.dataset, flatten=args.architecture != "conv")
+    data = datasets.load_dataset(args.dataset, flatten=args.architecture != "conv")
     out = args.out or os.path.join("runs", f"{recipe.name}_{data.name}")
     atomic.refuse_existing(os.path.abspath(out), args.overwrite, "run", flag="--overwrite")
     print(f"keras-ae train {recipe.name}: {data.describe()}")
@@ -304,13 +305,13 @@ def _files_list(files):
 
 # --------------------------------------------------------------- evaluate
 def cmd_evaluate(args):
-    from keras_ae import _pipeline
+    from keras_ae import datasets
     from keras_ae import evaluation
 
     model = _load_model(args.path)
-    data = _pipeline.load_dataset(args.dataset, flatten=len(model.input_shape) == 1)
+    data = datasets.load_dataset(args.dataset, flatten=len(model.input_shape) == 1)
     x = data.x_test if args.split == "test" else data.x_train
-    x = _pipeline.fit_to_model(x, model.input_shape)
+    x = datasets.fit_to_model(x, model.input_shape)
     metrics = evaluation.evaluate(model, x, num_samples=args.num_samples, seed=args.seed)
     if args.json:
         print(json.dumps({"model": type(model).__name__, "dataset": data.name,
@@ -327,15 +328,15 @@ def cmd_evaluate(args):
 # ------------------------------------------------------------------ score
 def cmd_score(args):
     """Fits a threshold on normal data, scores the test split, writes CSV + histogram."""
-    from keras_ae import _pipeline
+    from keras_ae import datasets
     from keras_ae import anomaly
 
     model = _load_model(args.path)
     flatten = len(model.input_shape) == 1
-    data = _pipeline.load_dataset(args.dataset, flatten=flatten)
-    normal = data if args.normal is None else _pipeline.load_dataset(args.normal, flatten=flatten)
-    x_normal = _pipeline.fit_to_model(normal.x_train, model.input_shape)
-    x = _pipeline.fit_to_model(data.x_test if args.split == "test" else data.x_train,
+    data = datasets.load_dataset(args.dataset, flatten=flatten)
+    normal = data if args.normal is None else datasets.load_dataset(args.normal, flatten=flatten)
+    x_normal = datasets.fit_to_model(normal.x_train, model.input_shape)
+    x = datasets.fit_to_model(data.x_test if args.split == "test" else data.x_train,
                                model.input_shape)
     out = args.out or os.path.join(
         os.path.dirname(os.path.abspath(args.path)) if os.path.isfile(args.path) else args.path,

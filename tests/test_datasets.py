@@ -9,6 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from keras_ae import datasets  # noqa: E402
+from keras_ae.datasets import files as dataset_files  # noqa: E402
+from keras_ae.datasets import streaming as dataset_streaming  # noqa: E402
 
 FASHION_DIR = datasets.DEBIAN_FASHION_MNIST_DIR
 HAVE_FASHION = os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))
@@ -35,7 +37,7 @@ def _fake_arrays(n_train=5, n_test=3, seed=0):
 
 def _write_idx_dir(directory, arrays, gz=True):
     os.makedirs(directory, exist_ok=True)
-    for key, stem in datasets._IDX_FILES.items():
+    for key, stem in dataset_files._IDX_FILES.items():
         _write_idx(os.path.join(directory, stem + (".gz" if gz else "")), arrays[key])
 
 
@@ -44,12 +46,12 @@ def offline(monkeypatch, tmp_path):
     """No KERAS_AE_DATA, an empty Keras cache, and a download that fails."""
     monkeypatch.delenv("KERAS_AE_DATA", raising=False)
     home = tmp_path / "keras_home"
-    monkeypatch.setattr(datasets, "_keras_homes", lambda: [str(home)])
+    monkeypatch.setattr(dataset_files, "_keras_homes", lambda: [str(home)])
 
     def no_download(name):
         raise OSError("URL fetch failure: network is unreachable")
 
-    monkeypatch.setattr(datasets, "_keras_download", no_download)
+    monkeypatch.setattr(dataset_files, "_keras_download", no_download)
     return home
 
 
@@ -184,13 +186,13 @@ def test_keras_download_is_the_last_resort(offline, monkeypatch):
         calls.append(name)
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
-    monkeypatch.setattr(datasets, "_keras_download", download)
+    monkeypatch.setattr(dataset_files, "_keras_download", download)
     _check_loaded(datasets.load_data("mnist"), arrays)
     assert calls == ["mnist"]
 
 
 def test_offline_error_names_every_place(offline, monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "debian"))
+    monkeypatch.setattr(dataset_files, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "debian"))
     monkeypatch.setenv("KERAS_AE_DATA", str(tmp_path / "mine"))
     os.makedirs(tmp_path / "mine" / "fashion_mnist")  # present but incomplete
     with pytest.raises(datasets.DatasetNotFoundError) as info:
@@ -374,13 +376,13 @@ def test_make_dataset_npy_shards_and_split_dirs(tmp_path):
 def test_make_dataset_streams_shard_by_shard(tmp_path, monkeypatch, shuffle, max_reads):
     _write_shards(tmp_path, [10] * 8)
     reads = []
-    original = datasets._read_shard
+    original = dataset_streaming._read_shard
 
     def counting(path, *args):
         reads.append(path)
         return original(path, *args)
 
-    monkeypatch.setattr(datasets, "_read_shard", counting)
+    monkeypatch.setattr(dataset_streaming, "_read_shard", counting)
     ds = datasets.make_dataset(
         tmp_path, batch_size=2, shuffle=shuffle, shuffle_buffer=2, prefetch=False, seed=0
     )
