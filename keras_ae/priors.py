@@ -14,6 +14,11 @@ Every prior offers:
 * ``prior(codes)``: samples shaped like ``codes`` (and of their dtype), the
   form used inside a training step: ``real = prior(z)``.
 * ``log_prob(z)``: log density per row, float32.
+* ``noise_spec(latent_dim)``, ``draw_noise(n, latent_dim, seed)`` and
+  ``from_noise(noise)``: the standard noise tensors the prior transforms
+  (normal N(0, 1) or uniform [0, 1) draws) and the transform, so that a
+  prior sample can be made from noise drawn anywhere (the exported
+  ``sample_from_noise`` endpoint); ``draw`` is ``from_noise(draw_noise(...))``.
 * ``moments(latent_dim)`` and ``frechet_distance(z)``: the prior's mean and
   covariance, and the Fréchet distance between the Gaussian fitted to codes
   ``z`` and the one with the prior's moments.
@@ -91,8 +96,51 @@ class Prior(RandomLayer):
         return self.draw(self._check_n(n), latent_dim, self._seed_tensor(seed))
 
     def draw(self, n, latent_dim, seed):
-        """``n`` float32 samples ``(n, latent_dim)`` from the seed tensor ``seed``."""
+        """``n`` float32 samples ``(n, latent_dim)`` from the seed tensor ``seed``.
+
+        The prior's one random stream: ``from_noise(draw_noise(n, latent_dim, seed))``.
+        """
+        return self.from_noise(self.draw_noise(n, latent_dim, seed))
+
+    def noise_spec(self, latent_dim):
+        """The noise tensors the prior transforms into samples.
+
+        Args:
+            latent_dim: dimension of the codes (a Python int).
+
+        Returns:
+            A dict ``name -> {"distribution": "normal" | "uniform",
+            "shape": shape of one row}`` in input order: ``"normal"`` is
+            N(0, 1) and ``"uniform"`` is uniform on [0, 1).
+        """
         raise NotImplementedError
+
+    def draw_noise(self, n, latent_dim, seed):
+        """The noise of `noise_spec` for ``n`` samples, from the seed tensor ``seed``.
+
+        Returns:
+            A dict ``name -> float32 tensor (n,) + shape``.
+        """
+        raise NotImplementedError
+
+    def from_noise(self, noise):
+        """Prior samples from noise tensors shaped as `noise_spec` says.
+
+        Args:
+            noise: a dict ``name -> tensor`` (the keys of `noise_spec`).
+
+        Returns:
+            A float32 tensor ``(n, latent_dim)``.
+        """
+        raise NotImplementedError
+
+    def _check_noise(self, noise):
+        if not isinstance(noise, dict) or set(noise) != set(self.noise_spec(1)):
+            raise ValueError(
+                f"`noise` must be a dict with the keys {sorted(self.noise_spec(1))}. "
+                f"Received: noise={noise!r}"
+            )
+        return {k: ops.cast(ops.convert_to_tensor(v), "float32") for k, v in noise.items()}
 
     def call(self, inputs):
         inputs = ops.convert_to_tensor(inputs)
@@ -191,8 +239,15 @@ class Gaussian(Prior):
         super().__init__(seed=seed, **kwargs)
         self.stddev = _check_number("stddev", stddev, positive=True)
 
-    def draw(self, n, latent_dim, seed):
-        return rng.normal((n, latent_dim), seed, stddev=self.stddev)
+    def noise_spec(self, latent_dim):
+        return {"noise": {"distribution": "normal", "shape": (_check_latent_dim(latent_dim),)}}
+
+    def draw_noise(self, n, latent_dim, seed):
+        return {"noise": rng.normal((n, latent_dim), seed)}
+
+    def from_noise(self, noise):
+        """``stddev * noise["noise"]`` (N(0, 1) noise of shape ``(n, latent_dim)``)."""
+        return self.stddev * self._check_noise(noise)["noise"]
 
     def log_prob(self, z):
         z = ops.cast(ops.convert_to_tensor(z), "float32")
@@ -272,8 +327,15 @@ class Uniform(Prior):
         self.low = low
         self.high = high
 
-    def draw(self, n, latent_dim, seed):
-        return rng.uniform((n, latent_dim), seed, minval=self.low, maxval=self.high)
+    def noise_spec(self, latent_dim):
+        return {"noise": {"distribution": "uniform", "shape": (_check_latent_dim(latent_dim),)}}
+
+    def draw_noise(self, n, latent_dim, seed):
+        return {"noise": rng.uniform((n, latent_dim), seed)}
+
+    def from_noise(self, noise):
+        """``low + (high - low) * noise["noise"]`` (uniform [0, 1) noise ``(n, latent_dim)``)."""
+        return self.low + (self.high - self.low) * self._check_noise(noise)["noise"]
 
     def log_prob(self, z):
         z = ops.cast(ops.convert_to_tensor(z), "float32")
@@ -372,17 +434,39 @@ class MixtureOfGaussians(Prior):
         z, k = self._draw_with_components(n, latent_dim, seed, components)
         return (z, k) if return_components else z
 
-    def draw(self, n, latent_dim, seed):
-        return self._draw_with_components(n, latent_dim, seed, None)[0]
+    def noise_spec(self, latent_dim):
+        return {
+            "component_noise": {"distribution": "uniform", "shape": ()},
+            "noise": {"distribution": "normal", "shape": (_check_latent_dim(latent_dim),)},
+        }
+
+    def draw_noise(self, n, latent_dim, seed):
+        return {
+            "component_noise": rng.uniform((n,), rng.fold(seed, 0)),
+            "noise": rng.normal((n, latent_dim), rng.fold(seed, 1)),
+        }
+
+    def from_noise(self, noise):
+        """``means[k] + stddev * noise["noise"]`` with component
+        ``k = floor(num_components * noise["component_noise"])``."""
+        noise = self._check_noise(noise)
+        return self._from_components(self._components_of(noise["component_noise"]), noise["noise"])
+
+    def _components_of(self, uniform):
+        k = ops.floor(uniform * float(self.num_components))
+        return ops.cast(ops.clip(k, 0.0, float(self.num_components - 1)), "int32")
+
+    def _from_components(self, components, normal):
+        means = ops.convert_to_tensor(self.component_means(int(normal.shape[-1])))
+        return ops.take(means, components, axis=0) + self.stddev * normal
 
     def _draw_with_components(self, n, latent_dim, seed, components):
+        noise = self.draw_noise(n, latent_dim, seed)
         if components is None:
-            components = rng.randint((n,), self.num_components, rng.fold(seed, 0))
+            components = self._components_of(noise["component_noise"])
         else:
             components = self._check_components(components, n)
-        means = ops.convert_to_tensor(self.component_means(latent_dim))
-        noise = rng.normal((n, latent_dim), rng.fold(seed, 1), stddev=self.stddev)
-        return ops.take(means, components, axis=0) + noise, components
+        return self._from_components(components, noise["noise"]), components
 
     def _check_components(self, components, n):
         values = np.asarray(ops.convert_to_numpy(components))

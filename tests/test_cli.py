@@ -339,7 +339,7 @@ def test_export_then_refuse_then_overwrite(trained_run, capsys, tmp_path):
     code, _, err = run(["export", model_file, target, "--overwrite"], capsys)
     assert code == 0, err
     served = tf.saved_model.load(target)
-    codes = served.encode(tf.zeros((3, 16)))
+    codes = served.encode(tf.zeros((3, 16)))["codes"]
     assert tuple(codes.shape) == (3, 2)
 
 

@@ -21,6 +21,10 @@ import keras_ae  # noqa: E402
 from keras_ae import export  # noqa: E402
 
 BATCH_SIZES = (3, 64)
+# Labelled decoders (labels, codes) need their own `export_endpoints`.
+EXPORTED_CASES = [
+    c for c in MODEL_CASES if c.cls_name not in ("SemiSupervisedAAE", "ClusteringAAE")
+]
 
 
 def _small_ae(seed=1):
@@ -42,10 +46,10 @@ def test_every_endpoint_matches_in_a_process_without_keras_ae(tmp_path):
     tf.saved_model.load in a process that never imports keras_ae; every
     endpoint matches the in-memory model at two batch sizes (<= 1e-5)."""
     expected, jobs = {}, []
-    for case in MODEL_CASES:
+    for case in EXPORTED_CASES:
         model = case.make()
         model.compile()
-        fit_quietly(model, case.x)
+        fit_quietly(model, case.x, case.y)
         path = str(tmp_path / case.id)
         keras_ae.export_saved_model(model, path)
         fns = export.endpoint_functions(model)
@@ -56,11 +60,14 @@ def test_every_endpoint_matches_in_a_process_without_keras_ae(tmp_path):
             "decode": model.decode(z),
             "reconstruct": model.reconstruct(x),
         }
-        np.testing.assert_allclose(fns["encode"][0](tf.constant(x)).numpy(), out["encode"], atol=1e-6)
-        if export.is_generative(model):
-            out["sample_seeded"] = fns["sample_seeded"][0](tf.constant(5), tf.constant(7)).numpy()
-            if hasattr(model, "prior"):  # the AAE: same draws as model.sample(n, seed)
-                np.testing.assert_allclose(out["sample_seeded"], model.sample(5, seed=7), atol=1e-6)
+        np.testing.assert_allclose(
+            fns["encode"][0](tf.constant(x))["codes"].numpy(), out["encode"], atol=1e-6
+        )
+        if model.generative:
+            seeded = fns["sample_seeded"][0](tf.constant(5), tf.constant(7))["samples"].numpy()
+            # the same draws as model.sample(n, seed) (VAE and AAE)
+            np.testing.assert_allclose(seeded, model.sample(5, seed=7), atol=1e-6)
+            out["sample_seeded"] = seeded
         np.savez(tmp_path / f"{case.id}_in.npz", x=x, z=z)
         expected[case.id] = out
         jobs.append(case.id)
@@ -77,14 +84,16 @@ def test_every_endpoint_matches_in_a_process_without_keras_ae(tmp_path):
             out = {{}}
             for b in {BATCH_SIZES!r}:
                 x, z = tf.constant(data["x"][:b]), tf.constant(data["z"][:b])
-                out[f"encode_{{b}}"] = served.encode(x).numpy()
-                out[f"decode_{{b}}"] = served.decode(z).numpy()
-                out[f"reconstruct_{{b}}"] = served.reconstruct(x).numpy()
+                out[f"encode_{{b}}"] = served.encode(x)["codes"].numpy()
+                out[f"decode_{{b}}"] = served.decode(z)["reconstruction"].numpy()
+                out[f"reconstruct_{{b}}"] = served.reconstruct(x)["reconstruction"].numpy()
                 sig = served.signatures["serving_default"](x=x)
-                out[f"serving_{{b}}"] = list(sig.values())[0].numpy()
+                out[f"serving_{{b}}"] = sig["codes"].numpy()
             if hasattr(served, "sample"):
-                out["sample_seeded"] = served.sample_seeded(tf.constant(5), tf.constant(7)).numpy()
-                a, b = served.sample(tf.constant(4)).numpy(), served.sample(tf.constant(4)).numpy()
+                out["sample_seeded"] = served.sample_seeded(
+                    tf.constant(5), tf.constant(7))["samples"].numpy()
+                a = served.sample(tf.constant(4))["samples"].numpy()
+                b = served.sample(tf.constant(4))["samples"].numpy()
                 out["sample_a"], out["sample_b"] = a, b
             np.savez({str(tmp_path)!r} + "/" + name + "_out.npz", **out)
         print(json.dumps({{"keras_ae_imported": "keras_ae" in sys.modules}}))
@@ -92,7 +101,7 @@ def test_every_endpoint_matches_in_a_process_without_keras_ae(tmp_path):
         timeout=600,
     )
     assert json.loads(stdout.strip().splitlines()[-1]) == {"keras_ae_imported": False}
-    for case in MODEL_CASES:
+    for case in EXPORTED_CASES:
         got = np.load(tmp_path / f"{case.id}_out.npz")
         want = expected[case.id]
         for b in BATCH_SIZES:
@@ -115,16 +124,22 @@ def test_metadata_signatures_and_keras_copy(tmp_path):
     meta = export.read_metadata(path)
     assert meta["model_class"] == "VariationalAutoencoder"
     assert meta["input_shape"] == [16] and meta["latent_dim"] == 4
-    assert meta["keras_ae_version"] == keras_ae.__version__
+    assert meta["versions"]["keras_ae"] == keras_ae.__version__
     assert meta["generative"] is True
-    assert set(meta["endpoints"]) == {
-        "encode", "decode", "reconstruct", "sample", "sample_seeded", "serving_default"
-    }
+    assert list(meta["endpoints"]) == [
+        "encode", "encode_distribution", "decode", "reconstruct",
+        "sample_from_noise", "sample_seeded", "sample",
+    ]
     assert meta["endpoints"]["encode"]["inputs"]["x"]["shape"] == [None, 16]
+    assert meta["endpoints"]["encode_distribution"]["outputs"].keys() == {"z_mean", "z_log_var"}
     served = tf.saved_model.load(path)
-    assert set(served.signatures) == set(meta["endpoints"])
+    # random endpoints are functions, not signatures (TFLite converts every signature)
+    assert set(served.signatures) == {
+        "serving_default", "encode", "encode_distribution", "decode", "reconstruct",
+        "sample_from_noise",
+    } == set(meta["signatures"])
     # the VAE's encode endpoint is the posterior mean, not a sample
-    np.testing.assert_allclose(served.encode(X_FLAT).numpy(), vae.encode(X_FLAT), atol=1e-6)
+    np.testing.assert_allclose(served.encode(X_FLAT)["codes"], vae.encode(X_FLAT), atol=1e-6)
     copy = keras.models.load_model(os.path.join(path, export.KERAS_FILE))
     np.testing.assert_allclose(copy.predict(X_FLAT, verbose=0), vae.predict(X_FLAT, verbose=0), atol=1e-6)
 
@@ -154,11 +169,11 @@ def test_existing_path_is_refused_unless_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True.*Received: path="):
         keras_ae.export_saved_model(second, path)
     served = tf.saved_model.load(str(path))
-    np.testing.assert_allclose(served.encode(X_FLAT).numpy(), first.encode(X_FLAT), atol=1e-6)
+    np.testing.assert_allclose(served.encode(X_FLAT)["codes"], first.encode(X_FLAT), atol=1e-6)
 
     keras_ae.export_saved_model(second, path, overwrite=True)
     served = tf.saved_model.load(str(path))
-    np.testing.assert_allclose(served.encode(X_FLAT).numpy(), second.encode(X_FLAT), atol=1e-6)
+    np.testing.assert_allclose(served.encode(X_FLAT)["codes"], second.encode(X_FLAT), atol=1e-6)
     assert _siblings(path) == []  # no temporary or old directory left
 
 
@@ -198,7 +213,7 @@ def test_crash_mid_write_leaves_old_export_intact_and_no_temp_dir(tmp_path, monk
     assert sorted(os.listdir(path)) == before
     assert _siblings(path) == [] and _siblings(tmp_path / "fresh") == []
     served = tf.saved_model.load(str(path))
-    np.testing.assert_allclose(served.encode(X_FLAT).numpy(), old.encode(X_FLAT), atol=1e-6)
+    np.testing.assert_allclose(served.encode(X_FLAT)["codes"], old.encode(X_FLAT), atol=1e-6)
 
 
 def test_failed_swap_puts_the_old_export_back(tmp_path, monkeypatch):
@@ -222,7 +237,7 @@ def test_failed_swap_puts_the_old_export_back(tmp_path, monkeypatch):
     assert len(calls) == 3  # aside, (failed) in, back
     assert _siblings(path) == []
     served = tf.saved_model.load(str(path))
-    np.testing.assert_allclose(served.encode(X_FLAT).numpy(), old.encode(X_FLAT), atol=1e-6)
+    np.testing.assert_allclose(served.encode(X_FLAT)["codes"], old.encode(X_FLAT), atol=1e-6)
 
 
 @pytest.mark.parametrize(

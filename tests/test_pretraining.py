@@ -79,7 +79,7 @@ def test_export_dir_contents_and_summary(pretrained):
     served = tf.saved_model.load(str(run / "layer_2"))
     layer_2 = keras.models.load_model(run / "layer_2.keras")
     z1 = keras.models.load_model(run / "layer_1.keras").encode(X)
-    np.testing.assert_allclose(served.encode(z1).numpy(), layer_2.encode(z1), atol=1e-6)
+    np.testing.assert_allclose(served.encode(z1)["codes"].numpy(), layer_2.encode(z1), atol=1e-6)
 
 
 def test_layers_get_their_noise_level_and_a_fresh_optimizer(pretrained):
@@ -122,7 +122,7 @@ def test_stack_fine_tunes_saves_and_exports(pretrained, tmp_path):
     assert isinstance(reloaded, keras_ae.StackedAutoencoder)
     assert reloaded.layer_units == (8, 4, 3)
     served = tf.saved_model.load(keras_ae.export_saved_model(reloaded, tmp_path / "export"))
-    np.testing.assert_allclose(served.reconstruct(X).numpy(), stack.reconstruct(X), atol=1e-5)
+    np.testing.assert_allclose(served.reconstruct(X)["reconstruction"].numpy(), stack.reconstruct(X), atol=1e-5)
 
 
 def test_progress_names_each_layer(capsys):

@@ -158,6 +158,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
     """
 
     code_activation = None
+    generative = True
 
     def __init__(
         self,
@@ -548,6 +549,18 @@ class AdversarialAutoencoder(BaseAutoencoder):
             seed = int(np.random.default_rng().integers(2**31 - 1))
         z = self.prior.sample(int(n), self.latent_dim, seed=seed)
         return self.decode(np.asarray(z), batch_size=batch_size)
+
+    def prior_noise_spec(self):
+        """The noise tensors the prior transforms (`keras_ae.priors.Prior.noise_spec`)."""
+        return self.prior.noise_spec(self.latent_dim)
+
+    def draw_prior_noise(self, n, seed):
+        """The prior's noise for ``n`` samples from the seed tensor ``seed``."""
+        return self.prior.draw_noise(n, self.latent_dim, seed)
+
+    def codes_from_noise(self, noise):
+        """Prior draws from noise (`keras_ae.priors.Prior.from_noise`)."""
+        return self.prior.from_noise(noise)
 
     # ---------------------------------------------------------------- config
     def get_config(self):

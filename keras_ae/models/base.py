@@ -10,6 +10,7 @@ from keras_ae import losses
 from keras_ae import networks
 from keras_ae import validation
 from keras_ae.backend import phases
+from keras_ae.models import endpoint
 
 DEFAULT_BATCH_SIZE = 256
 #: `keras.Model` constructor arguments accepted through ``**kwargs``.
@@ -83,6 +84,10 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
     code_activation = "same"
     #: names of the encoder's outputs.
     encoder_heads = ("code",)
+    #: whether the model draws new examples: ``sample(n, seed=None)`` and the
+    #: prior-noise methods (`prior_noise_spec`, `draw_prior_noise`,
+    #: `codes_from_noise`).
+    generative = False
 
     def __init__(
         self,
@@ -256,6 +261,67 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
     def call(self, inputs, training=None):
         """Reconstructs ``inputs`` in data space (deterministic at inference)."""
         return self.to_data_space(self.decoder_outputs(inputs, training=training))
+
+    # ------------------------------------------------------ tensor inference
+    def code(self, x, training=False):
+        """Codes of ``x`` as a tensor (also on a symbolic `keras.Input`).
+
+        The encoder's first output (the head named ``encoder_heads[0]`` of a
+        dict output); a VAE gives its posterior mean.
+
+        Args:
+            x: tensor of shape ``(batch,) + input_shape``.
+            training: passed to the encoder.
+
+        Returns:
+            A tensor ``(batch, latent_dim)``.
+        """
+        outputs = self.encoder(x, training=training)
+        if isinstance(outputs, dict):
+            return outputs[self.encoder_heads[0]]
+        if isinstance(outputs, (list, tuple)):
+            return outputs[0]
+        return outputs
+
+    def decoder_mean(self, z, training=False):
+        """Decoded codes ``z`` in data space, as a tensor (see `to_data_space`)."""
+        return self.to_data_space(self.decoder(z, training=training))
+
+    def export_endpoints(self):
+        """The endpoints every export format serves (`keras_ae.export`).
+
+        Returns:
+            A dict ``name -> keras_ae.models.endpoint.Endpoint`` in export
+            order: ``encode`` (the default), ``decode``, ``reconstruct``
+            and, for generative models, ``sample_from_noise`` and the
+            random ``sample_seeded``. Subclasses add theirs (the VAE:
+            ``encode_distribution``).
+        """
+        return endpoint.default_endpoints(self)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+        """Exports the model's endpoints for serving (Keras's ``model.export``).
+
+        ``format`` is ``"tf_saved_model"`` (a SavedModel directory),
+        ``"onnx"`` (a directory of one ``.onnx`` file per endpoint) or
+        ``"litert"`` (a directory holding ``model.tflite`` with one
+        signature per endpoint); ONNX and LiteRT directories also hold the
+        model card. See `keras_ae.export.export_model`.
+
+        Args:
+            filepath: the directory to write.
+            format: ``"tf_saved_model"``, ``"onnx"`` or ``"litert"``.
+            verbose: unused (kept for Keras's signature).
+            **kwargs: ``overwrite=True`` replaces an earlier export.
+
+        Example:
+        ```python
+        vae.export("exports/vae_onnx", format="onnx")
+        ```
+        """
+        from keras_ae.export import export_model
+
+        return export_model(self, filepath, format=format, **kwargs)
 
     # ------------------------------------------------------------ inference
     def _predict_with(self, network, x, batch_size=None):

@@ -8,11 +8,13 @@ from keras import ops
 
 from keras_ae import backend
 from keras_ae import losses
+from keras_ae import rng
 from keras_ae import validation
 from keras_ae.layers.sampling import LOG_VAR_MAX
 from keras_ae.layers.sampling import LOG_VAR_MIN
 from keras_ae.layers.sampling import Sampling
 from keras_ae.models.base import BaseAutoencoder
+from keras_ae.models.endpoint import Endpoint
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 _LOSS_OF_LIKELIHOOD = {"bernoulli": "bce", "gaussian": "mse"}
@@ -124,6 +126,7 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     code_activation = None
     encoder_heads = ("z_mean", "z_log_var")
+    generative = True
 
     def __init__(
         self,
@@ -250,6 +253,20 @@ class VariationalAutoencoder(BaseAutoencoder):
         z_log_var = ops.clip(ops.cast(outputs[1], "float32"), LOG_VAR_MIN, LOG_VAR_MAX)
         return z_mean, z_log_var
 
+    def posterior(self, x, training=False):
+        """``(z_mean, z_log_var)`` of q(z|x) as float32 tensors.
+
+        The log-variance is clipped to a finite range, as in training.
+
+        Args:
+            x: tensor of shape ``(batch,) + input_shape``.
+            training: passed to the encoder.
+
+        Returns:
+            Two tensors of shape ``(batch, latent_dim)``.
+        """
+        return self._posterior(x, training=training)
+
     def _mean_from_output(self, out):
         """Mean of p(x|z) from the decoder's output (logits or mean)."""
         out = ops.cast(out, "float32")
@@ -358,6 +375,9 @@ class VariationalAutoencoder(BaseAutoencoder):
     def sample(self, n, seed=None, batch_size=None):
         """Decodes ``n`` draws from the prior N(0, I).
 
+        The draws are `draw_prior_noise` from the seed ``[seed, 0]``, the
+        random stream of the exported ``sample_seeded`` endpoint.
+
         Args:
             n: number of samples.
             seed: optional integer; the same seed gives the same samples.
@@ -368,8 +388,42 @@ class VariationalAutoencoder(BaseAutoencoder):
             prior draw ``z`` (probabilities for ``"bernoulli"``).
         """
         n = validation.integer(n, "n", low=0)
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(z.astype("float32"), batch_size=batch_size)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        seed = validation.integer(seed, "seed")
+        z = self.codes_from_noise(self.draw_prior_noise(n, rng.seed_tensor(seed)))
+        return self.decode(ops.convert_to_numpy(z), batch_size=batch_size)
+
+    def prior_noise_spec(self):
+        """The noise the prior N(0, I) transforms: ``{"noise": N(0, 1) (latent_dim,)}``."""
+        return {"noise": {"distribution": "normal", "shape": (self.latent_dim,)}}
+
+    def draw_prior_noise(self, n, seed):
+        """``{"noise": (n, latent_dim)}`` standard normal draws from the seed tensor ``seed``."""
+        return {"noise": rng.normal((n, self.latent_dim), seed)}
+
+    def codes_from_noise(self, noise):
+        """Prior draws from noise: the N(0, 1) ``noise["noise"]`` itself."""
+        return ops.cast(noise["noise"], "float32")
+
+    def export_endpoints(self):
+        """The base endpoints plus ``encode_distribution`` (``z_mean``, ``z_log_var``)."""
+        endpoints = super().export_endpoints()
+        d = f"(batch, {self.latent_dim})"
+
+        def encode_distribution(x):
+            z_mean, z_log_var = self.posterior(x)
+            return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+        distribution = Endpoint(
+            encode_distribution,
+            dict(endpoints["encode"].inputs),
+            {"z_mean": f"{d} posterior mean", "z_log_var": f"{d} posterior log-variance"},
+            "the Gaussian posterior q(z|x)",
+        )
+        items = list(endpoints.items())
+        items.insert(1, ("encode_distribution", distribution))
+        return dict(items)
 
     # ------------------------------------------------------------ evaluation
     def _log_terms_fn(self):
