@@ -30,3 +30,8 @@ from keras_ae.models import ContractiveAutoencoder
 from keras_ae.export import export_saved_model
 from keras_ae.export import load_encoder
 from keras_ae.pretraining import greedy_pretrain
+from keras_ae import clustering
+from keras_ae.models import LabelConditionedAAE
+from keras_ae.models import SupervisedAAE
+from keras_ae.models import SemiSupervisedAAE
+from keras_ae.models import ClusteringAAE

@@ -81,6 +81,22 @@ def zero_sampling_noise(model):
         raise ValueError(f"{model.name} has no Sampling layer to hold fixed")
 
 
+def fixed_prior_draws(model):
+    """Replaces the prior draws of the labelled AAEs with fixed values."""
+    from keras import ops
+
+    if hasattr(model, "draw_priors"):  # SemiSupervisedAAE, ClusteringAAE
+        k = model.num_classes
+
+        def draws(z, training=True):
+            rows = ops.arange(ops.shape(z)[0]) % k
+            return ops.one_hot(rows, k), ops.zeros_like(z)
+
+        model.draw_priors = draws
+    else:  # LabelConditionedAAE
+        model.draw_prior = lambda codes, labels=None, training=True: ops.zeros_like(codes)
+
+
 def _available(cases):
     return [c for c in cases if hasattr(keras_ae, c.cls_name)]
 
@@ -92,7 +108,20 @@ _SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
 # ``reconstruct(x, labels)``, ``predict((x, labels))`` and
 # ``sample(n, labels=..., seed=...)``. `tests/test_conditional.py` runs their
 # battery; add a case here (``y`` = integer labels in [0, num_classes)).
-CONDITIONAL_CASES = []
+CONDITIONAL_CASES = _available(
+    [
+        ModelCase(
+            "aae_supervised",
+            "SupervisedAAE",
+            dict(_SMALL, num_classes=3),
+            y=LABELS,
+            generative=True,
+        ),
+    ]
+)
+# Labels with every fourth example unlabelled (-1), for the semi-supervised
+# models of the common battery.
+SOME_LABELS = np.where(np.arange(64) % 4 == 0, -1, LABELS)
 
 MODEL_CASES = _available(
     [
@@ -144,6 +173,29 @@ MODEL_CASES = _available(
             hold_fixed=zero_sampling_noise,
         ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
+        ModelCase(
+            "aae_label_conditioned",
+            "LabelConditionedAAE",
+            dict(_SMALL, num_classes=3),
+            y=SOME_LABELS,
+            generative=True,
+            hold_fixed=fixed_prior_draws,
+        ),
+        ModelCase(
+            "aae_semi_supervised",
+            "SemiSupervisedAAE",
+            dict(_SMALL, num_classes=3),
+            y=SOME_LABELS,
+            generative=True,
+            hold_fixed=fixed_prior_draws,
+        ),
+        ModelCase(
+            "aae_clustering",
+            "ClusteringAAE",
+            dict(_SMALL, num_clusters=3),
+            generative=True,
+            hold_fixed=fixed_prior_draws,
+        ),
         ModelCase("contractive", "ContractiveAutoencoder", dict(_SMALL)),
         ModelCase(
             "stacked",

@@ -10,3 +10,7 @@ from keras_ae.models.adversarial import AAE
 from keras_ae.models.adversarial import AdversarialAutoencoder
 from keras_ae.models.stacked import StackedAutoencoder
 from keras_ae.models.contractive import ContractiveAutoencoder
+from keras_ae.models.label_conditioned import LabelConditionedAAE
+from keras_ae.models.supervised_adversarial import SupervisedAAE
+from keras_ae.models.semi_supervised_adversarial import SemiSupervisedAAE
+from keras_ae.models.clustering_adversarial import ClusteringAAE

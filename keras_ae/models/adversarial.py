@@ -232,19 +232,25 @@ class AdversarialAutoencoder(BaseAutoencoder):
             self.discriminator = self._discriminator_arg
         else:
             self.discriminator = build_discriminator(
-                self.latent_dim, self.discriminator_units, seed=self.seed
+                self.discriminator_input_dim(), self.discriminator_units, seed=self.seed
             )
         self._discriminator_arg = None
-        logits = self.discriminator(ops.zeros((1, self.latent_dim)), training=False)
+        width = self.discriminator_input_dim()
+        logits = self.discriminator(ops.zeros((1, width)), training=False)
         if tuple(logits.shape) != (1, 1):
             raise ValueError(
-                "`discriminator` must map codes (batch, latent_dim) to logits "
+                f"`discriminator` must map inputs (batch, {width}) to logits "
                 f"(batch, 1). Received: discriminator output shape {tuple(logits.shape)} "
-                f"for a code of shape (1, {self.latent_dim})"
+                f"for an input of shape (1, {width})"
             )
         # A prior has no weights to build (only its saved seed state).
         self.prior.built = True
         super()._build_model()
+
+    def discriminator_input_dim(self):
+        """Width of the discriminator's input (``latent_dim``; subclasses
+        that condition the discriminator on labels add the label width)."""
+        return self.latent_dim
 
     # --------------------------------------------------------------- compile
     def compile(
@@ -301,14 +307,18 @@ class AdversarialAutoencoder(BaseAutoencoder):
             )
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_optimizer = generator_optimizer
-        self._phase_variables = _PhaseVariables(
+        self._phase_variables = self.phase_variables()
+        self._build_optimizers()
+
+    def phase_variables(self):
+        """The variables of each phase (autoencoder, discriminator, generator)."""
+        return _PhaseVariables(
             autoencoder=phases.unique(
                 self.encoder.trainable_variables + self.decoder.trainable_variables
             ),
             discriminator=list(self.discriminator.trainable_variables),
             generator=list(self.encoder.trainable_variables),
         )
-        self._build_optimizers()
 
     @staticmethod
     def _loss_scaled(optimizer, name):
@@ -416,9 +426,10 @@ class AdversarialAutoencoder(BaseAutoencoder):
         sign = 1.0 if label else -1.0
         return ops.softplus(-sign * logits)
 
-    def _discriminator_terms(self, real, codes, sample_weight, training):
-        real_logits = self._logits(real, training)
-        fake_logits = self._logits(codes, training)
+    def _discriminator_terms(self, real, codes, sample_weight, training, logits=None):
+        logits = logits or self._logits  # another discriminator's logits
+        real_logits = logits(real, training)
+        fake_logits = logits(codes, training)
         real_loss = losses.reduce_mean(self._bce_logits(real_logits, 1))
         fake_loss = losses.reduce_mean(self._bce_logits(fake_logits, 0), sample_weight)
         real_acc = ops.mean(ops.cast(ops.reshape(real_logits, (-1,)) > 0, "float32"))

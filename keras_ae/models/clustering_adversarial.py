@@ -1,0 +1,87 @@
+"""Unsupervised clustering with an adversarial autoencoder (Makhzani et al.
+2015, section 8)."""
+
+import keras
+
+from keras_ae import data_checks
+from keras_ae import validation
+from keras_ae.models.adversarial import AdversarialAutoencoder
+from keras_ae.models.semi_supervised_adversarial import SemiSupervisedAAE
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class ClusteringAAE(SemiSupervisedAAE):
+    """The semi-supervised AAE without labels: ``y`` becomes a cluster.
+
+    The encoder's categorical head (``num_clusters`` softmax units), pushed
+    towards one-hot codes by the categorical discriminator, assigns every
+    example to a cluster; the style code ``z`` carries the rest. Training
+    runs the reconstruction, regularization (both discriminators) and
+    generator phases of `SemiSupervisedAAE`; ``fit`` takes no labels.
+    Evaluate clusters with `keras_ae.clustering.cluster_accuracy`.
+
+    Args:
+        input_shape: shape of one example.
+        num_clusters: number of clusters, >= 2.
+        **kwargs: the other `AdversarialAutoencoder` arguments (``latent_dim``
+            is the size of the style code).
+
+    Example:
+    ```python
+    model = keras_ae.ClusteringAAE((784,), num_clusters=16, latent_dim=5)
+    model.compile()
+    model.fit(x, epochs=20, batch_size=100)
+    clusters = model.cluster(x_test)
+    keras_ae.clustering.cluster_accuracy(y_test, clusters)
+    ```
+    """
+
+    classification_phase = False
+
+    def __init__(self, input_shape, num_clusters=16, **kwargs):
+        num_clusters = validation.integer(num_clusters, "num_clusters", low=2)
+        for name in ("num_classes", "classification_weight"):
+            if name in kwargs:
+                raise ValueError(
+                    f"`{name}` is not an argument of ClusteringAAE (use "
+                    f"`num_clusters`). Received: {name}={kwargs[name]!r}"
+                )
+        self.num_clusters = num_clusters
+        super().__init__(input_shape, num_classes=num_clusters, **kwargs)
+
+    def compile(
+        self,
+        optimizer=None,
+        discriminator_optimizer=None,
+        generator_optimizer=None,
+        **kwargs,
+    ):
+        """Configures training: one optimizer per phase, as the AAE's."""
+        self.classifier_optimizer = None
+        AdversarialAutoencoder.compile(
+            self,
+            optimizer=optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            generator_optimizer=generator_optimizer,
+            **kwargs,
+        )
+
+    def _check_data(self, x, y, prefix="", sample_weight=None):
+        if y is not None:
+            raise data_checks.DataError(
+                "ClusteringAAE is unsupervised: call `fit(x)` without labels "
+                "(use SemiSupervisedAAE for labels). Received: "
+                f"{prefix}y of type {type(y).__name__}"
+            )
+        return super()._check_data(x, None, prefix, sample_weight)
+
+    def cluster(self, x, batch_size=None):
+        """Cluster of every example (int NumPy ``(n,)``, the argmax of ``y``)."""
+        return self.predict_labels(x, batch_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("num_classes")
+        config.pop("classification_weight")
+        config["num_clusters"] = self.num_clusters
+        return config

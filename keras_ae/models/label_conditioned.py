@@ -1,0 +1,180 @@
+"""Adversarial autoencoder with label information in the regularization
+(Makhzani et al. 2015, section 5)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ae import backend
+from keras_ae import priors
+from keras_ae import rng
+from keras_ae import validation
+from keras_ae.models import _labels
+from keras_ae.models.adversarial import AdversarialAutoencoder
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
+    """AAE whose discriminator also sees the label (paper section 5).
+
+    The prior is a `keras_ae.priors.MixtureOfGaussians` with one component
+    per class. The discriminator receives the code (or prior draw) and a
+    one-hot label with an extra "unlabelled" slot: for a labelled example the
+    prior draw comes from the label's component, for an unlabelled one from
+    the whole mixture. Labelled codes are thus pushed into their own
+    component and unlabelled ones anywhere on the mixture. Training runs the
+    AAE's phases (``mode="phased"`` or ``"joint"``) with the same optimizers.
+
+    ``fit(x, labels)`` takes integer labels in ``[-1, num_classes)`` (``-1``:
+    unlabelled), checked before the first step; ``fit(x)`` treats every
+    example as unlabelled.
+
+    Args:
+        input_shape: shape of one example.
+        num_classes: number of classes (= mixture components), >= 2.
+        prior: a `MixtureOfGaussians` with ``num_classes`` components;
+            ``None`` is ``MixtureOfGaussians(num_classes, seed=seed)``.
+        seed: optional integer seed.
+        **kwargs: the other `AdversarialAutoencoder` arguments (``latent_dim``,
+            ``hidden_units``, ``discriminator_units``, ``mode``...).
+
+    Example:
+    ```python
+    model = keras_ae.LabelConditionedAAE((784,), num_classes=10, latent_dim=2)
+    model.compile()
+    model.fit(x, labels, epochs=10, batch_size=128)   # labels: -1 unlabelled
+    k = model.prior.assign_components(model.encode(x_test))  # ~= y_test
+    images = model.sample(10, labels=range(10), seed=0)
+    ```
+    """
+
+    generative = True
+
+    def __init__(self, input_shape, num_classes=10, prior=None, seed=None, **kwargs):
+        num_classes = validation.integer(num_classes, "num_classes", low=2)
+        seed = validation.integer(seed, "seed", allow_none=True)
+        if prior is None:
+            prior = priors.MixtureOfGaussians(num_classes, seed=seed)
+        prior = priors.get(prior)
+        if not isinstance(prior, priors.MixtureOfGaussians) or (
+            prior.num_components != num_classes
+        ):
+            raise ValueError(
+                "`prior` must be a MixtureOfGaussians with `num_classes` = "
+                f"{num_classes} components. Received: prior={prior!r}"
+            )
+        self.num_classes = num_classes
+        super().__init__(input_shape, prior=prior, seed=seed, **kwargs)
+
+    def discriminator_input_dim(self):
+        return self.latent_dim + self.num_classes + 1
+
+    # ------------------------------------------------------------ prior draws
+    def draw_prior(self, codes, labels=None, training=True):
+        """Prior draws pairing with ``codes``: from the label's component for
+        labelled rows, from the whole mixture for unlabelled ones.
+
+        With every row unlabelled this is exactly ``prior.draw`` from the
+        same seed. Draws are made for the global batch and sliced per
+        replica, as in the AAE.
+        """
+        n = ops.shape(codes)[0]
+        seed = self.prior.seed_generator.next() if training else rng.seed_tensor(0)
+        d = self.latent_dim
+
+        def noise(name):
+            return backend.replica_slice(
+                lambda total: self.prior.draw_noise(total, d, seed)[name], n
+            )
+
+        components = self.prior._components_of(noise("component_noise"))
+        if labels is not None:
+            labels = ops.cast(labels, "int32")
+            components = ops.where(labels >= 0, labels, components)
+        return self.prior._from_components(components, noise("noise"))
+
+    def _with_label(self, z, labels):
+        cond = _labels.one_hot(labels, self.num_classes, unlabelled_slot=True)
+        return ops.concatenate([ops.cast(z, "float32"), cond], axis=-1)
+
+    # ------------------------------------------------------------- phases
+    def _reconstruction_phase(self, x, labels, sample_weight):
+        codes = self.encoder(x, training=True)
+        return self._reconstruction_terms(codes, x, sample_weight, True)
+
+    def _discriminator_phase(self, x, labels, sample_weight):
+        codes = ops.stop_gradient(self.encoder(x, training=True))
+        real = self.draw_prior(codes, labels, training=True)
+        d_loss, d_acc, _ = self._discriminator_terms(
+            self._with_label(real, labels),
+            self._with_label(codes, labels),
+            sample_weight,
+            True,
+        )
+        return {
+            "discriminator_loss": d_loss + self._sum_losses(self.discriminator),
+            "discriminator_accuracy": d_acc,
+        }, None
+
+    def _generator_phase(self, x, labels, sample_weight):
+        codes = self.encoder(x, training=True)
+        logits = self._logits(self._with_label(codes, labels), True)
+        g_loss = self._generator_loss(logits, sample_weight)
+        return {
+            "generator_loss": g_loss,
+            "generator_objective": self.adversarial_weight * g_loss,
+        }, None
+
+    def compute_loss_terms(self, x, y, sample_weight=None, training=False):
+        """All loss terms of one batch; ``y`` are the labels (or None)."""
+        labels = y if y is not None else _labels.LabelledData.unpack((x,))[1]
+        codes = self.encoder(x, training=training)
+        terms, y_pred = self._reconstruction_terms(codes, x, sample_weight, training)
+        real = self.draw_prior(codes, labels, training=training)
+        d_loss, d_acc, fake_logits = self._discriminator_terms(
+            self._with_label(real, labels),
+            self._with_label(codes, labels),
+            sample_weight,
+            training,
+        )
+        g_loss = self._generator_loss(fake_logits, sample_weight)
+        terms.update(
+            discriminator_loss=d_loss + self._sum_losses(self.discriminator),
+            generator_loss=g_loss,
+            discriminator_accuracy=d_acc,
+        )
+        if self.mode == "joint":
+            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
+        return terms, y_pred
+
+    # ------------------------------------------------------------- sampling
+    def sample(self, n, labels=None, seed=None, batch_size=None):
+        """Decodes ``n`` prior draws, from the components ``labels`` if given.
+
+        Args:
+            n: number of samples.
+            labels: optional integers ``(n,)`` in ``[0, num_classes)``.
+            seed: optional integer for reproducible samples.
+            batch_size: batch size of the decoding loop.
+
+        Returns:
+            NumPy array ``(n,) + input_shape``.
+        """
+        n = validation.integer(n, "n", low=0)
+        if labels is not None:
+            labels = _labels.check_labels(
+                list(labels) if isinstance(labels, range) else labels,
+                n,
+                self.num_classes,
+                allow_unlabelled=False,
+            )
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        z = self.prior.sample(n, self.latent_dim, seed=seed, components=labels)
+        return self.decode(np.asarray(z), batch_size=batch_size)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config["num_classes"] = self.num_classes
+        return config

@@ -1,0 +1,444 @@
+"""Semi-supervised adversarial autoencoder (Makhzani et al. 2015, section 7)."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_ae import backend
+from keras_ae import data_checks
+from keras_ae import losses
+from keras_ae import networks
+from keras_ae import rng
+from keras_ae import validation
+from keras_ae.backend import phases
+from keras_ae.models import _labels
+from keras_ae.models import adversarial
+from keras_ae.models.adversarial import AdversarialAutoencoder
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
+    """AAE with a categorical code ``y`` and a style code ``z`` (section 7).
+
+    The encoder maps ``x`` to class probabilities ``y`` (softmax over
+    ``num_classes``) and a style code ``z`` (``latent_dim``); the decoder
+    reconstructs ``x`` from ``[y, z]``. Two discriminators regularize the
+    codes: one tells one-hot draws of a uniform categorical from ``y``, the
+    other prior draws from ``z``. Every batch runs four phases, each with its
+    own optimizer on its own variables:
+
+    1. reconstruction (encoder and decoder, ``optimizer``);
+    2. regularization: both discriminators (``discriminator_optimizer``);
+    3. generator: the encoder fools both (``generator_optimizer``);
+    4. semi-supervised classification: cross-entropy of ``y`` on the
+       labelled examples of the batch (``classifier_optimizer``).
+
+    ``fit(x, labels)`` takes integers in ``[-1, num_classes)``, ``-1`` for
+    unlabelled examples (checked before the first step); ``fit(x)`` is fully
+    unsupervised. ``mode="joint"`` makes one update from one forward pass
+    (reconstruction + adversarial_weight * generator + classification for
+    the autoencoder, both discriminators together).
+
+    Metrics: the AAE's (``discriminator_loss`` and ``generator_loss`` sum
+    the two adversarial games; ``discriminator_accuracy`` is the style
+    discriminator's), ``categorical_discriminator_accuracy``, and
+    ``classification_loss`` / ``classification_accuracy`` averaged over the
+    labelled examples only.
+
+    Args:
+        input_shape: shape of one example.
+        num_classes: number of classes of ``y``, >= 2.
+        classification_weight: weight of the classification loss (> 0).
+        **kwargs: the other `AdversarialAutoencoder` arguments (``latent_dim``
+            is the size of the style code ``z``; ``prior`` its prior;
+            ``discriminator_units`` sizes both discriminators). User
+            ``encoder``/``decoder``/``discriminator`` and ``tied_weights``
+            are not available.
+
+    Example:
+    ```python
+    model = keras_ae.SemiSupervisedAAE((784,), num_classes=10, latent_dim=10)
+    model.compile()
+    labels = np.full(len(x), -1); labels[:1000] = y[:1000]
+    model.fit(x, labels, epochs=20, batch_size=100)
+    accuracy = np.mean(model.predict_labels(x_test) == y_test)
+    ```
+    """
+
+    generative = True
+    #: Whether training includes the supervised classification phase.
+    classification_phase = True
+
+    def __init__(self, input_shape, num_classes=10, classification_weight=1.0, **kwargs):
+        self.num_classes = validation.integer(num_classes, "num_classes", low=2)
+        self.classification_weight = validation.number(
+            classification_weight, "classification_weight", low=0.0, low_inclusive=False
+        )
+        for name in ("encoder", "decoder", "discriminator", "tied_weights"):
+            if kwargs.get(name):
+                raise ValueError(
+                    f"`{name}` is not available for {type(self).__name__}: it builds "
+                    f"its own two-headed networks. Received: {name}={kwargs[name]!r}"
+                )
+        self.classifier_optimizer = None
+        super().__init__(input_shape, **kwargs)
+
+    # ------------------------------------------------------------------ build
+    def build_encoder(self, hidden_units):
+        trunk = networks.build_encoder(
+            self.input_shape_,
+            self.latent_dim,
+            hidden_units,
+            activation=self.activation,
+            code_activation=None,
+            architecture=self.architecture,
+            heads=("z",),
+            seed=self.seed,
+        )
+        features = trunk.get_layer("z").input
+        y = keras.layers.Dense(
+            self.num_classes,
+            activation="softmax",
+            dtype="float32",
+            kernel_initializer=(
+                "glorot_uniform"
+                if self.seed is None
+                else keras.initializers.GlorotUniform(seed=self.seed + 31337)
+            ),
+            name="y",
+        )(features)
+        return keras.Model(trunk.inputs, [y, trunk.outputs[0]], name="encoder")
+
+    def build_decoder(self, hidden_units):
+        return networks.build_decoder(
+            self.input_shape_,
+            self.num_classes + self.latent_dim,
+            hidden_units,
+            activation=self.activation,
+            output_activation=self.decoder_output_activation(),
+            architecture=self.architecture,
+            seed=self.seed,
+        )
+
+    def _build_model(self):
+        net = adversarial.build_discriminator(
+            self.num_classes,
+            self.discriminator_units,
+            seed=None if self.seed is None else self.seed + 1,
+        )
+        self.categorical_discriminator = keras.Model(
+            net.inputs, net.outputs, name="categorical_discriminator"
+        )
+        super()._build_model()
+
+    # ------------------------------------------------------------------ call
+    def _heads(self, x, training):
+        y, z = self.encoder(x, training=training)
+        return ops.cast(y, "float32"), z
+
+    def _decode_heads(self, y, z, training):
+        joined = ops.concatenate([y, ops.cast(z, "float32")], axis=-1)
+        return self.decoder(joined, training=training)
+
+    def decoder_outputs(self, inputs, training=None):
+        y, z = self._heads(inputs, training)
+        return self._decode_heads(y, z, training)
+
+    # --------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer=None,
+        discriminator_optimizer=None,
+        generator_optimizer=None,
+        classifier_optimizer=None,
+        **kwargs,
+    ):
+        """Configures training with one optimizer per phase.
+
+        Args:
+            optimizer: reconstruction phase. Default ``Adam(1e-3)``.
+            discriminator_optimizer: both discriminators. Default
+                ``Adam(2e-4, beta_1=0.5)``.
+            generator_optimizer: encoder against both discriminators.
+                Default ``Adam(3e-4, beta_1=0.5)``.
+            classifier_optimizer: the supervised phase (encoder). Default
+                ``Adam(1e-3)``.
+            **kwargs: `keras.Model.compile` arguments.
+        """
+        self._set_classifier_optimizer(classifier_optimizer, kwargs)
+        super().compile(
+            optimizer=optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            generator_optimizer=generator_optimizer,
+            **kwargs,
+        )
+
+    def _set_classifier_optimizer(self, classifier_optimizer, kwargs):
+        if classifier_optimizer is None:
+            classifier_optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        classifier_optimizer = keras.optimizers.get(classifier_optimizer)
+        self._classifier_optimizer_config = classifier_optimizer
+        if kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == (
+            "mixed_float16"
+        ):
+            classifier_optimizer = self._loss_scaled(
+                classifier_optimizer, "classifier_loss_scale_optimizer"
+            )
+        self.classifier_optimizer = classifier_optimizer
+
+    def phase_variables(self):
+        pv = super().phase_variables()
+        pv.discriminator = phases.unique(
+            pv.discriminator + self.categorical_discriminator.trainable_variables
+        )
+        # The classification loss does not reach the style head.
+        style = {id(v) for v in self.encoder.get_layer("z").trainable_variables}
+        pv.classifier = [v for v in pv.generator if id(v) not in style]
+        return pv
+
+    def _build_optimizers(self):
+        super()._build_optimizers()
+        pv = self._phase_variables
+        opt = self.classifier_optimizer
+        if pv is not None and opt is not None and not opt.built:
+            opt.build(pv.classifier)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config and getattr(self, "_classifier_optimizer_config", None):
+            config["classifier_optimizer"] = keras.saving.serialize_keras_object(
+                self._classifier_optimizer_config
+            )
+        return config
+
+    def extra_optimizers(self):
+        extra = super().extra_optimizers()
+        if extra and self.classifier_optimizer is not None:
+            extra = extra + (self.classifier_optimizer,)
+        return extra
+
+    # ------------------------------------------------------------ loss terms
+    def loss_term_names(self):
+        names = super().loss_term_names() + ("categorical_discriminator_accuracy",)
+        if self.classification_phase:
+            names += ("classification_loss", "classification_accuracy")
+        return names
+
+    def draw_priors(self, z, training=True):
+        """Prior draws pairing with a batch: one-hot categories and styles.
+
+        Args:
+            z: style codes ``(batch, latent_dim)``.
+            training: draw from the prior's stream (else a fixed seed).
+
+        Returns:
+            ``(y_real, z_real)`` float32 tensors.
+        """
+        n = ops.shape(z)[0]
+        seed = self.prior.seed_generator.next() if training else rng.seed_tensor(0)
+        z_real = backend.replica_slice(
+            lambda total: self.prior.draw(total, self.latent_dim, seed), n
+        )
+        k = backend.replica_slice(
+            lambda total: rng.randint((total,), self.num_classes, rng.fold(seed, 5)), n
+        )
+        return _labels.one_hot(k, self.num_classes), z_real
+
+    def _categorical_logits(self, y, training):
+        return ops.cast(self.categorical_discriminator(y, training=training), "float32")
+
+    def _adversarial_terms(self, y, z, y_real, z_real, sample_weight, training):
+        d_z, acc_z, fake_z = self._discriminator_terms(z_real, z, sample_weight, training)
+        d_y, acc_y, fake_y = self._discriminator_terms(
+            y_real, y, sample_weight, training, logits=self._categorical_logits
+        )
+        d_loss = (
+            d_z
+            + d_y
+            + self._sum_losses(self.discriminator, self.categorical_discriminator)
+        )
+        g_loss = self._generator_loss(fake_z, sample_weight) + self._generator_loss(
+            fake_y, sample_weight
+        )
+        return {
+            "discriminator_loss": d_loss,
+            "discriminator_accuracy": acc_z,
+            "categorical_discriminator_accuracy": acc_y,
+        }, g_loss
+
+    def _classification_terms(self, y, labels, sample_weight):
+        labelled = ops.cast(labels >= 0, "float32")
+        if sample_weight is not None:
+            labelled = labelled * ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+        count = ops.sum(labelled)
+        onehot = _labels.one_hot(labels, self.num_classes)
+        log_y = ops.log(ops.clip(y, 1e-7, 1.0))
+        ce = -ops.sum(onehot * log_y, axis=-1)
+        correct = ops.cast(
+            ops.equal(
+                ops.cast(ops.argmax(y, axis=-1), "int32"),
+                ops.cast(ops.maximum(labels, 0), "int32"),
+            ),
+            "float32",
+        )
+        safe = ops.maximum(count, 1.0)
+        # A replica with no labelled example contributes 0 (mean over the
+        # labelled examples of the batch).
+        loss = ops.sum(ce * labelled) / safe
+        acc = ops.sum(correct * labelled) / safe
+        return {
+            "classification_loss": loss,
+            "classification_accuracy": acc,
+            "classification_objective": self.classification_weight * loss,
+            "labelled_count": count,
+        }
+
+    def compute_loss_terms(self, x, y, sample_weight=None, training=False):
+        """All loss terms of one batch; ``y`` are the labels."""
+        labels = y if y is not None else _labels.LabelledData.unpack((x,))[1]
+        y_prob, z = self._heads(x, training)
+        y_pred = self._decode_heads(y_prob, z, training)
+        terms, y_pred = self._reconstruction_from(y_pred, x, sample_weight)
+        y_real, z_real = self.draw_priors(z, training=training)
+        adv, g_loss = self._adversarial_terms(
+            y_prob, z, y_real, z_real, sample_weight, training
+        )
+        terms.update(adv, generator_loss=g_loss)
+        if self.classification_phase:
+            terms.update(self._classification_terms(y_prob, labels, sample_weight))
+        if self.mode == "joint":
+            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
+            if self.classification_phase:
+                terms["loss"] = terms["loss"] + terms["classification_objective"]
+        return terms, y_pred
+
+    def _reconstruction_from(self, y_pred, x, sample_weight):
+        rec, mse = self.reconstruction_terms(x, y_pred, sample_weight)
+        terms = {
+            "loss": rec + self.regularization_loss(),
+            "reconstruction_loss": rec,
+            "mse": mse,
+        }
+        return terms, y_pred
+
+    # ------------------------------------------------------------ train step
+    def training_phases(self):
+        """Reconstruction, both discriminators, generator, classification."""
+        phased = super().training_phases()
+        if self.mode == "joint" or not self.classification_phase:
+            return phased
+        classify = phases.Phase(
+            self._classification_phase,
+            (
+                phases.Update(
+                    "classification_objective",
+                    self.classifier_optimizer,
+                    self._phase_variables.classifier,
+                ),
+            ),
+        )
+        return tuple(phased) + (classify,)
+
+    def _reconstruction_phase(self, x, labels, sample_weight):
+        y, z = self._heads(x, True)
+        return self._reconstruction_from(self._decode_heads(y, z, True), x, sample_weight)
+
+    def _discriminator_phase(self, x, labels, sample_weight):
+        y, z = self._heads(x, True)
+        y, z = ops.stop_gradient(y), ops.stop_gradient(z)
+        y_real, z_real = self.draw_priors(z, training=True)
+        adv, _ = self._adversarial_terms(y, z, y_real, z_real, sample_weight, True)
+        return adv, None
+
+    def _generator_phase(self, x, labels, sample_weight):
+        y, z = self._heads(x, True)
+        g_loss = self._generator_loss(
+            self._logits(z, True), sample_weight
+        ) + self._generator_loss(self._categorical_logits(y, True), sample_weight)
+        return {
+            "generator_loss": g_loss,
+            "generator_objective": self.adversarial_weight * g_loss,
+        }, None
+
+    def _classification_phase(self, x, labels, sample_weight):
+        y, _ = self._heads(x, True)
+        return self._classification_terms(y, labels, sample_weight), None
+
+    def update_metrics(self, terms, x, y, y_pred, sample_weight):
+        terms = dict(terms)
+        count = terms.pop("labelled_count", None)
+        if count is not None:
+            for name in ("classification_loss", "classification_accuracy"):
+                value = terms.pop(name, None)
+                if value is not None:
+                    self._trackers[name].update_state(value, sample_weight=count)
+        return super().update_metrics(terms, x, y, y_pred, sample_weight)
+
+    # ------------------------------------------------------------- inference
+    def encode(self, x, batch_size=None):
+        """Style codes ``z`` of ``x`` (NumPy ``(n, latent_dim)``)."""
+        x = self._check_x(x, "x", allow_empty=True)
+        return np.asarray(self._predict_with(self.encoder, x, batch_size)[1])
+
+    def classify(self, x, batch_size=None):
+        """Class probabilities ``y`` of ``x`` (NumPy ``(n, num_classes)``)."""
+        x = self._check_x(x, "x", allow_empty=True)
+        return np.asarray(self._predict_with(self.encoder, x, batch_size)[0])
+
+    def predict_labels(self, x, batch_size=None):
+        """Most probable class of every example (int NumPy ``(n,)``)."""
+        return np.argmax(self.classify(x, batch_size), axis=-1).astype("int32")
+
+    def decode(self, z, labels=None, batch_size=None):
+        """Decodes style codes ``z`` with the categories ``labels``.
+
+        Args:
+            z: style codes ``(n, latent_dim)``.
+            labels: integers ``(n,)`` in ``[0, num_classes)``; None gives the
+                decoder an all-zero category.
+            batch_size: batch size of the decoding loop.
+
+        Returns:
+            NumPy array ``(n,) + input_shape`` in data space.
+        """
+        z = data_checks.check_array(
+            data_checks.as_array(z, "z"), "z", (self.latent_dim,), allow_empty=True
+        ).astype("float32")
+        if labels is None:
+            onehot = np.zeros((len(z), self.num_classes), "float32")
+        else:
+            labels = _labels.check_labels(
+                list(labels) if isinstance(labels, range) else labels,
+                len(z),
+                self.num_classes,
+                allow_unlabelled=False,
+            )
+            onehot = _labels.one_hot_numpy(labels, self.num_classes)
+        return self._decode_joined(np.concatenate([onehot, z], axis=-1), batch_size)
+
+    def _decode_joined(self, joined, batch_size=None):
+        out = self._predict_with(self.decoder, joined, batch_size)
+        if self.reconstruction_from_logits():
+            out = ops.convert_to_numpy(self.to_data_space(out))
+        return out
+
+    def sample(self, n, labels=None, seed=None, batch_size=None):
+        """Decodes ``n`` style draws with categories ``labels`` (uniform if None)."""
+        n = validation.integer(n, "n", low=0)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        seed = validation.integer(seed, "seed")
+        if labels is None:
+            labels = np.random.default_rng(seed).integers(self.num_classes, size=n)
+        z = np.asarray(self.prior.sample(n, self.latent_dim, seed=seed))
+        return self.decode(z, labels, batch_size)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            classification_weight=self.classification_weight,
+        )
+        return config
+
