@@ -27,10 +27,15 @@ import math
 import os
 
 import numpy as np
-from matplotlib import colormaps, colors
-from matplotlib.figure import Figure
 
 from keras_ae import validation
+
+
+def _figure(**kwargs):
+    """A new `matplotlib.figure.Figure` (matplotlib is imported on first use)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 __all__ = [
     "denoising",
@@ -47,7 +52,6 @@ __all__ = [
 _KNOWN_SHAPES = {64: (8, 8), 784: (28, 28), 3072: (32, 32, 3)}
 _CELL = 0.85  # inches per image in grids of separate axes
 _MAX_WIDTH = 10.0  # inches
-_GRAY = colormaps["gray"]
 
 
 # ----------------------------------------------------------------- images
@@ -137,7 +141,7 @@ def _imshow(ax, image, vmin, vmax):
     if image.ndim == 3:
         ax.imshow(_rescale(image, vmin, vmax), interpolation="nearest")
     else:
-        ax.imshow(image, cmap=_GRAY, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
 
 
 def _mosaic(images, cols, pad=1):
@@ -164,6 +168,8 @@ def _mosaic_plot(images, cols, vmin, vmax, title, cell=0.6, ticked=False, pad_co
     mosaic = _mosaic(images, cols)
     if mosaic.ndim == 3:  # colour
         mosaic = _rescale(mosaic, vmin, vmax)
+        from matplotlib import colors
+
         pad = colors.to_rgba(pad_color) if mosaic.shape[-1] == 4 else colors.to_rgb(pad_color)
         mosaic[np.isnan(mosaic).any(axis=-1)] = pad
     else:
@@ -173,9 +179,11 @@ def _mosaic_plot(images, cols, vmin, vmax, title, cell=0.6, ticked=False, pad_co
     width *= min(1.0, 9.5 / width, 11.0 / (width * aspect))
     side, top = (1.0, 1.0) if ticked else (0.3, 0.55)
     fig_width = max(width + side, 0.095 * len(title) + 0.4, 3.0)
-    fig = Figure(figsize=(fig_width, width * aspect + top), layout="constrained")
+    fig = _figure(figsize=(fig_width, width * aspect + top), layout="constrained")
     ax = fig.subplots()
-    cmap = _GRAY.with_extremes(bad=pad_color)
+    from matplotlib import colormaps
+
+    cmap = colormaps["gray"].with_extremes(bad=pad_color)
     ax.imshow(mosaic, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -193,7 +201,7 @@ def _image_rows(images_by_row, row_names, title, vmin, vmax):
     """One axes per image, one row per entry, row names on the left."""
     rows, cols = len(images_by_row), len(images_by_row[0])
     cell = min(_CELL, _MAX_WIDTH / (cols + 0.6))
-    fig = Figure(figsize=(cols * cell + 0.6, rows * cell + 0.6), layout="constrained")
+    fig = _figure(figsize=(cols * cell + 0.6, rows * cell + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for r, (row, name) in enumerate(zip(images_by_row, row_names)):
         for c, image in enumerate(row):
@@ -372,7 +380,7 @@ def samples_grid(model, n=64, seed=0, image_shape=None, path=None, title=None):
         >>> fig = samples_grid(vae, n=36, seed=1, path="samples.png")
     """
     n = _positive_int(n, "n")
-    if not callable(getattr(model, "sample", None)):
+    if not getattr(model, "generative", False):
         raise TypeError(
             "samples_grid needs a generative model with a `sample(n, seed=...)` "
             f"method. Received: model={_model_name(model)}"
@@ -548,7 +556,7 @@ def latent_scatter(
                 f"Received: labels.shape={labels.shape}"
             )
     points, axis_labels, how = _project(codes, method, seed)
-    fig = Figure(figsize=(7.5, 6.0), layout="constrained")
+    fig = _figure(figsize=(7.5, 6.0), layout="constrained")
     ax = fig.subplots()
     size = float(np.clip(4000.0 / len(codes), 3.0, 30.0))
     discrete = labels is not None and (
@@ -558,6 +566,8 @@ def latent_scatter(
         ax.scatter(points[:, 0], points[:, 1], s=size, alpha=0.7, linewidths=0)
     elif discrete:
         classes = np.unique(labels)
+        from matplotlib import colormaps
+
         cmap = colormaps["tab10" if len(classes) <= 10 else "tab20"]
         for i, cls in enumerate(classes):
             mask = labels == cls
@@ -730,7 +740,7 @@ def training_curves(history, path=None, title=None):
         raise ValueError(f"`history` holds no per-epoch values. Received: history={logs!r}")
     cols = min(3, len(bases))
     rows = math.ceil(len(bases) / cols)
-    fig = Figure(figsize=(4.2 * cols, 3.3 * rows + 0.4), layout="constrained")
+    fig = _figure(figsize=(4.2 * cols, 3.3 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[len(bases) :]:
         fig.delaxes(ax)

@@ -13,8 +13,8 @@ import tensorflow as tf  # noqa: E402
 
 import keras_ae  # noqa: E402
 from keras_ae import evaluation  # noqa: E402
-from keras_ae import recipes  # noqa: E402
-from keras_ae._tensorboard import EpochScalars  # noqa: E402
+from keras_ae.app import recipes  # noqa: E402
+from keras_ae.app.tensorboard import EpochScalars  # noqa: E402
 
 X = np.random.default_rng(0).uniform(size=(40, 16)).astype("float32")
 SMALL = dict(latent_dim=3, hidden_units=(8,), seed=0)
@@ -31,8 +31,6 @@ EXTRA = {
 @pytest.mark.parametrize("name", sorted(EXTRA))
 def test_metrics_by_kind_of_model(name):
     recipe = recipes.get(name)
-    if recipe.missing:
-        pytest.skip(recipe.missing)
     model = recipes.build(recipe, (16,), **SMALL)
     model.compile()
     metrics = evaluation.evaluate(model, X, num_samples=4)

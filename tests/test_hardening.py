@@ -16,8 +16,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import keras_ae
-from keras_ae import _pipeline
-from keras_ae import cli
+from keras_ae.app import cli
+from keras_ae.app import run as app_run
 from keras_ae import data_checks
 
 RNG = np.random.default_rng(0)
@@ -76,13 +76,13 @@ def test_train_refuses_an_existing_run_and_keeps_it(first_run, capsys):
 def test_interrupted_overwrite_leaves_the_previous_run_intact(first_run, monkeypatch):
     out, argv = first_run
     before = snapshot(out)
-    real = _pipeline._run_into
+    real = app_run._run_into
 
     def interrupted(recipe, data, tmp, **kwargs):
         real(recipe, data, tmp, **kwargs)  # a complete new run in the temp folder...
         raise KeyboardInterrupt  # ...interrupted before it is moved into place
 
-    monkeypatch.setattr(_pipeline, "_run_into", interrupted)
+    monkeypatch.setattr(app_run, "_run_into", interrupted)
     assert cli.main(argv + ["--overwrite", "--epochs", "2"]) == 130
     assert snapshot(out) == before
     leftovers = [n for n in os.listdir(out.parent) if n.startswith(".")]

@@ -19,7 +19,7 @@ _ARCHITECTURE_KEYS = (
 
 
 def _versions():
-    from keras_ae import __version__  # set once the package is imported
+    from keras_ae.version import __version__
 
     versions = {"keras_ae": __version__, "keras": keras.__version__}
     try:

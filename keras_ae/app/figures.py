@@ -42,7 +42,7 @@ def make_all(model, recipe, data, history, out, log=print):
 
     Args:
         model: the trained keras_ae model.
-        recipe: its `keras_ae.recipes.Recipe`.
+        recipe: its `keras_ae.app.recipes.Recipe`.
         data: the `keras_ae.datasets.Dataset` it was trained on (pictures
             use its test split).
         history: the `History` returned by `fit`.

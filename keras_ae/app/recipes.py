@@ -1,18 +1,14 @@
 """The model table behind ``keras-ae`` and the pretrained zoo.
 
 Every model type of the zoo is one `Recipe`: its command-line name, the
-`keras_ae` attribute that implements it, the paper, what it is for, its
+class (or function) that implements it, the paper, what it is for, its
 default constructor arguments and how much it trains in ``keras-ae demo``.
 `build` and `train` turn a recipe into a trained model with the same code
-path for the CLI, the demo and ``saved_models/make_zoo.py``.
-
-A recipe whose implementation is not importable (e.g. an optional model that
-is missing from an older install) is reported by `Recipe.missing` and skipped
-by the demo with a note instead of failing.
+path for the CLI, the demo and ``tools/make_zoo.py``.
 
 Example:
 ```python
-from keras_ae import recipes
+from keras_ae.app import recipes
 
 recipe = recipes.get("vae")
 model, history = recipes.train(
@@ -26,7 +22,12 @@ import dataclasses
 
 import keras
 
-import keras_ae
+from keras_ae.models import AdversarialAutoencoder
+from keras_ae.models import Autoencoder
+from keras_ae.models import DenoisingAutoencoder
+from keras_ae.models import SparseAutoencoder
+from keras_ae.models import VariationalAutoencoder
+from keras_ae.pretraining import greedy_pretrain
 
 __all__ = ["RECIPES", "Recipe", "build", "get", "names", "parse_noise", "train"]
 
@@ -37,7 +38,7 @@ class Recipe:
 
     Args:
         name: command-line name (``keras-ae train NAME``).
-        class_name: the `keras_ae` attribute that implements it.
+        implementation: the model class (or `greedy_pretrain`).
         title: human-readable name.
         paper: short citation.
         purpose: what the model is for, in one line.
@@ -46,39 +47,31 @@ class Recipe:
             ``epochs`` and optionally ``hidden_units``, ``batch_size``,
             ``learning_rate``.
         aliases: other accepted names.
-        generative: whether the model has ``sample(n)``.
         noisy: whether the model corrupts its inputs (takes ``--noise``).
     """
 
     name: str
-    class_name: str
+    implementation: object
     title: str
     paper: str
     purpose: str
     defaults: dict = dataclasses.field(default_factory=dict)
     demo: dict = dataclasses.field(default_factory=dict)
     aliases: tuple = ()
-    generative: bool = False
     noisy: bool = False
 
     @property
-    def implementation(self):
-        """The class (or function) implementing the recipe, or None."""
-        return getattr(keras_ae, self.class_name, None)
-
-    @property
-    def missing(self):
-        """None if available, else a one-line reason why it is not."""
-        if self.implementation is None:
-            return (
-                f"keras_ae.{self.class_name} is not available in this install "
-                f"(keras_ae {keras_ae.__version__})"
-            )
-        return None
+    def generative(self):
+        """Whether the model samples (the model class says so)."""
+        return not self.stacked and self.implementation.generative
 
     @property
     def stacked(self):
-        return self.class_name == "greedy_pretrain"
+        return self.implementation is greedy_pretrain
+
+    @property
+    def class_name(self):
+        return self.implementation.__name__
 
 
 #: Training steps per compiled call used by `train` (and the CLI): measured
@@ -90,7 +83,7 @@ RECIPES = (
     Recipe(
         name="autoencoder",
         aliases=("ae",),
-        class_name="Autoencoder",
+        implementation=Autoencoder,
         title="Autoencoder",
         paper="Hinton & Salakhutdinov, Science 2006",
         purpose="compression and features: an undercomplete encoder/decoder",
@@ -98,7 +91,7 @@ RECIPES = (
     ),
     Recipe(
         name="sparse",
-        class_name="SparseAutoencoder",
+        implementation=SparseAutoencoder,
         title="Sparse autoencoder",
         paper="Ng, CS294A lecture notes 2011",
         purpose="sparse, interpretable features (KL penalty on mean activation)",
@@ -108,7 +101,7 @@ RECIPES = (
     Recipe(
         name="denoising",
         aliases=("dae",),
-        class_name="DenoisingAutoencoder",
+        implementation=DenoisingAutoencoder,
         title="Denoising autoencoder",
         paper="Vincent et al., ICML 2008",
         purpose="robust features; removes noise from corrupted inputs",
@@ -119,7 +112,7 @@ RECIPES = (
     Recipe(
         name="stacked",
         aliases=("sda",),
-        class_name="greedy_pretrain",
+        implementation=greedy_pretrain,
         title="Stacked (greedy) autoencoder",
         paper="Bengio et al., NIPS 2006; Vincent et al., JMLR 2010",
         purpose="deep encoders pretrained layer by layer, then fine-tuned",
@@ -129,21 +122,19 @@ RECIPES = (
     ),
     Recipe(
         name="vae",
-        class_name="VariationalAutoencoder",
+        implementation=VariationalAutoencoder,
         title="Variational autoencoder",
         paper="Kingma & Welling, ICLR 2014",
         purpose="a generative model with a smooth latent space and log p(x)",
         demo=dict(latent_dim=2, epochs=80),
-        generative=True,
     ),
     Recipe(
         name="aae",
-        class_name="AdversarialAutoencoder",
+        implementation=AdversarialAutoencoder,
         title="Adversarial autoencoder",
         paper="Makhzani et al., ICLR 2016 workshop (arXiv 2015)",
         purpose="codes shaped to any prior by a discriminator; sampling",
         demo=dict(latent_dim=2, epochs=40, batch_size=32),
-        generative=True,
     ),
 )
 
@@ -185,11 +176,6 @@ def parse_noise(spec):
         ) from None
 
 
-def _require(recipe):
-    if recipe.missing:
-        raise ValueError(recipe.missing)
-
-
 def build(recipe, input_shape, *, noise=None, seed=0, **kwargs):
     """Builds an untrained model of ``recipe``.
 
@@ -206,7 +192,6 @@ def build(recipe, input_shape, *, noise=None, seed=0, **kwargs):
         built by `train` (greedy pretraining needs the data).
     """
     recipe = get(recipe) if isinstance(recipe, str) else recipe
-    _require(recipe)
     if recipe.stacked:
         raise ValueError("The stacked autoencoder is built by `recipes.train`.")
     if noise is not None and not recipe.noisy:
@@ -269,7 +254,6 @@ def train(
         ``(model, history)``.
     """
     recipe = get(recipe) if isinstance(recipe, str) else recipe
-    _require(recipe)
     keras.utils.set_random_seed(seed)
     validation = None if x_val is None else (x_val,)
     if recipe.stacked:

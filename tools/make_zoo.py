@@ -10,10 +10,10 @@ picture complete the folder, and ``index.json`` / ``README.md`` list the zoo.
 
 Usage (from a source checkout; a few minutes on 2 CPU cores)::
 
-    python saved_models/make_zoo.py              # everything
-    python saved_models/make_zoo.py --only vae_digits,aae_digits
-    python saved_models/make_zoo.py --list       # print the table of commands
-    python saved_models/make_zoo.py --reexport   # new export format, same weights
+    python tools/make_zoo.py              # everything
+    python tools/make_zoo.py --only vae_digits,aae_digits
+    python tools/make_zoo.py --list       # print the table of commands
+    python tools/make_zoo.py --reexport   # new export format, same weights
 """
 
 import argparse
@@ -30,12 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 import keras_ae  # noqa: E402
-from keras_ae import cli  # noqa: E402
+from keras_ae.app import cli  # noqa: E402
 from keras_ae import datasets  # noqa: E402
 from keras_ae import evaluation  # noqa: E402
 from keras_ae import zoo  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+ZOO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models")
 
 # Settings of `keras_ae.evaluation.evaluate` for the cards (and the tests).
 EVALUATION = {"num_samples": 100, "seed": 0}
@@ -207,7 +207,7 @@ def write_index(out_root, entries):
     lines = [
         "# keras_ae pretrained zoo",
         "",
-        "Regenerate with `python saved_models/make_zoo.py`; list with "
+        "Regenerate with `python tools/make_zoo.py`; list with "
         "`keras-ae zoo list`, read a card with `keras-ae zoo show NAME`, load with "
         "`keras_ae.zoo.load(NAME)` / `keras_ae.zoo.load_encoder(NAME)`.",
         "Every folder is a TF SavedModel export (`tf.saved_model.load(folder)`) "
@@ -239,7 +239,7 @@ def write_index(out_root, entries):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated names (default: all)")
-    parser.add_argument("--out", default=HERE, help="zoo folder (default: this folder)")
+    parser.add_argument("--out", default=ZOO_DIR, help="zoo folder (default: saved_models/)")
     parser.add_argument("--list", action="store_true", help="print the commands and exit")
     parser.add_argument("--reexport", action="store_true",
                         help="rewrite the SavedModels from their model.keras files "

@@ -27,7 +27,7 @@ import zipfile
 
 import numpy as np
 
-from keras_ae import _cli_startup
+from keras_ae.app import startup
 from keras_ae import atomic
 
 EXIT_ERROR = 1
@@ -106,8 +106,8 @@ def _load_model(path):
     """Loads a ``.keras`` file, a run folder holding ``model.keras`` or a zoo name."""
     import keras
 
-    import keras_ae
     from keras_ae import zoo
+    from keras_ae.models import BaseAutoencoder
 
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -143,7 +143,7 @@ def _load_model(path):
             f"Could not read {path!r} as a keras_ae .keras model file (corrupt, "
             f"truncated or not a .keras file): {reason}"
         ) from None
-    if not isinstance(model, keras_ae.models.BaseAutoencoder):
+    if not isinstance(model, BaseAutoencoder):
         raise CommandError(
             f"{path!r} holds a {type(model).__name__}, not a keras_ae model"
         )
@@ -153,7 +153,7 @@ def _load_model(path):
 # ------------------------------------------------------------------- demo
 def cmd_demo(args):
     from keras_ae import datasets
-    from keras_ae import recipes
+    from keras_ae.app import recipes
 
     scale = 0.05 if args.quick else args.epochs_scale
     wanted = None
@@ -164,28 +164,24 @@ def cmd_demo(args):
     print(f"keras-ae demo: {data.describe()}")
     print(f"writing to {os.path.abspath(args.out)}/")
     with atomic.directory(args.out) as tmp:
-        rows, skipped, wall = _demo_runs(args, data, scale, wanted, tmp)
+        rows, wall = _demo_runs(args, data, scale, wanted, tmp)
     return _demo_report(args, rows, wall)
 
 
 def _demo_runs(args, data, scale, wanted, out):
     """Trains the demo models into ``out``; writes the summary files."""
-    from keras_ae import _pipeline
-    from keras_ae import recipes
+    from keras_ae.app import run
+    from keras_ae.app import recipes
 
-    rows, skipped = [], []
+    rows = []
     start = time.perf_counter()
     for recipe in recipes.RECIPES:
         if wanted is not None and recipe.name not in wanted:
             continue
-        if recipe.missing:
-            skipped.append({"model": recipe.name, "reason": recipe.missing})
-            print(f"  skipped {recipe.name}: {recipe.missing}")
-            continue
         settings = dict(recipe.demo)
         epochs = max(1, int(round(settings.pop("epochs", 30) * scale)))
         t0 = time.perf_counter()
-        card, _, _ = _pipeline.run(
+        card, _, _ = run.run(
             recipe, data, os.path.join(out, recipe.name),
             latent_dim=settings.get("latent_dim", 8),
             hidden_units=settings.get("hidden_units", DEMO_HIDDEN_UNITS),
@@ -204,13 +200,12 @@ def _demo_runs(args, data, scale, wanted, out):
         "epochs_scale": scale,
         "wall_seconds": round(wall, 1),
         "models": rows,
-        "skipped": skipped,
     }
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
     with open(os.path.join(out, "summary.md"), "w", encoding="utf-8") as f:
         f.write(_summary_markdown(summary))
-    return rows, skipped, wall
+    return rows, wall
 
 
 def _demo_report(args, rows, wall):
@@ -253,8 +248,6 @@ def _summary_markdown(summary):
         lines.append("| " + " | ".join(
             _format_value(row[c]) if row.get(c) is not None else "-" for c in columns
         ) + " |")
-    for item in summary["skipped"]:
-        lines.append(f"\nSkipped `{item['model']}`: {item['reason']}.")
     lines.append("\nMetrics are on the 297 test digits; see `keras_ae.evaluation` "
                  "for their definitions.\n")
     for row in summary["models"]:
@@ -267,13 +260,11 @@ def _summary_markdown(summary):
 
 # ------------------------------------------------------------------ train
 def cmd_train(args):
-    from keras_ae import _pipeline
+    from keras_ae.app import run
     from keras_ae import datasets
-    from keras_ae import recipes
+    from keras_ae.app import recipes
 
     recipe = recipes.get(args.model)
-    if recipe.missing:
-        raise CommandError(recipe.missing)
     recipes.parse_noise(args.noise)
     if args.noise is not None and not recipe.noisy:
         raise CommandError(
@@ -283,7 +274,7 @@ def cmd_train(args):
     out = args.out or os.path.join("runs", f"{recipe.name}_{data.name}")
     atomic.refuse_existing(os.path.abspath(out), args.overwrite, "run", flag="--overwrite")
     print(f"keras-ae train {recipe.name}: {data.describe()}")
-    card, _, _ = _pipeline.run(
+    card, _, _ = run.run(
         recipe, data, out, latent_dim=args.latent_dim, hidden_units=args.hidden_units,
         noise=args.noise, architecture=args.architecture, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
@@ -386,16 +377,25 @@ def _score_histogram(scores, scores_normal, threshold, kind, path):
 
 # ----------------------------------------------------------------- export
 def cmd_export(args):
-    import keras_ae
+    from keras_ae import export
 
-    if not hasattr(keras_ae, "export_saved_model"):
-        raise CommandError("keras_ae.export_saved_model is not available in this install")
     if os.path.lexists(args.out) and not args.overwrite:
         raise CommandError(f"{args.out!r} already exists; pass --overwrite to replace it")
     model = _load_model(args.path)
-    keras_ae.export_saved_model(model, args.out, overwrite=args.overwrite)
-    print(f"exported {type(model).__name__} to {os.path.abspath(args.out)}/")
+    export.export_model(model, args.out, format=args.format, overwrite=args.overwrite,
+                        card=_run_card_facts(args.path))
+    print(f"exported {type(model).__name__} ({args.format}) to {os.path.abspath(args.out)}/")
     return 0
+
+
+def _run_card_facts(path):
+    """The data and test metrics of a run folder (from its card.json), else None."""
+    card_path = os.path.join(os.fspath(path), "card.json")
+    if not os.path.isfile(card_path):
+        return None
+    with open(card_path, encoding="utf-8") as f:
+        card = json.load(f)
+    return {"data": card.get("dataset"), "metrics": card.get("metrics")}
 
 
 # -------------------------------------------------------------------- zoo
@@ -464,7 +464,7 @@ def build_parser():
     _add_backend_argument(demo)
     demo.set_defaults(func=cmd_demo)
 
-    from keras_ae import recipes
+    from keras_ae.app import recipes
 
     train = sub.add_parser(
         "train", help="train one model on a named dataset or your .npz",
@@ -530,13 +530,18 @@ def build_parser():
     evaluate.set_defaults(func=cmd_evaluate)
 
     export = sub.add_parser(
-        "export", help="export a model to a TF SavedModel",
-        description="Exports a .keras model (or run folder, or zoo name) to a TF "
-        "SavedModel with endpoints encode, decode, reconstruct (+ sample), "
-        "loadable with tf.saved_model.load.",
+        "export", help="export a model for serving (SavedModel, ONNX, LiteRT)",
+        description="Exports a .keras model (or run folder, or zoo name) with endpoints "
+        "encode, decode, reconstruct (+ encode_distribution for a VAE, "
+        "sample_from_noise for generative models) in one format; see keras_ae.export.",
     )
     export.add_argument("path", metavar="PATH", help="a .keras file, run folder or zoo name")
     export.add_argument("out", metavar="OUT", help="the export directory to create")
+    export.add_argument("--format", default="tf_saved_model",
+                        choices=("tf_saved_model", "onnx", "litert"),
+                        help="tf_saved_model (default; a directory for tf.saved_model.load "
+                        "and TF Serving), onnx (one .onnx per endpoint) or litert "
+                        "(model.tflite with one signature per endpoint)")
     export.add_argument("--overwrite", action="store_true",
                         help="replace OUT if it exists")
     export.set_defaults(func=cmd_export)
@@ -587,7 +592,7 @@ def _one_line(error):
 def _add_backend_argument(parser):
     parser.add_argument(
         "--backend",
-        choices=_cli_startup.BACKENDS,
+        choices=startup.BACKENDS,
         default=None,
         help="Keras backend to train on (default: KERAS_BACKEND if set, else "
         "the fastest installed: jax, then tensorflow)",

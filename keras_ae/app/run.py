@@ -23,18 +23,20 @@ import time
 
 import keras
 
-import keras_ae
 from keras_ae import atomic
 from keras_ae import evaluation
-from keras_ae import recipes
-from keras_ae._tensorboard import tensorboard_callback
+from keras_ae.export import export_saved_model
+from keras_ae import networks
+from keras_ae.app import recipes
+from keras_ae.version import __version__
+from keras_ae.app.tensorboard import tensorboard_callback
 
 def architecture_summary(model):
     """A one-line description such as ``dense 64-64-32-8, relu; sigmoid output, bce``."""
     hidden = getattr(model, "hidden_units", None)
     kind = getattr(model, "architecture", "dense")
     if hidden is None:
-        hidden = keras_ae.networks.DEFAULT_HIDDEN_UNITS.get(kind, ())
+        hidden = networks.DEFAULT_HIDDEN_UNITS.get(kind, ())
     input_shape = tuple(model.input_shape)
     head = "x".join(map(str, input_shape))
     sizes = "-".join(str(v) for v in (head, *hidden, model.latent_dim))
@@ -47,7 +49,7 @@ def architecture_summary(model):
 def _versions():
     import tensorflow as tf
 
-    return {"keras_ae": keras_ae.__version__, "keras": keras.__version__,
+    return {"keras_ae": __version__, "keras": keras.__version__,
             "tensorflow": tf.__version__}
 
 
@@ -97,13 +99,13 @@ def _run_into(recipe, data, out, *, latent_dim, hidden_units, noise, architectur
     files = {"keras": "model.keras", "history": "history.csv", "logs": "logs"}
     model.save(os.path.join(out, "model.keras"))
     if export:
-        keras_ae.export_saved_model(model, os.path.join(out, "saved_model"))
+        export_saved_model(model, os.path.join(out, "saved_model"))
         files["saved_model"] = "saved_model"
     metrics = evaluation.evaluate(model, data.x_test, seed=seed)
     if plots:
-        from keras_ae import _figures
+        from keras_ae.app import figures
 
-        files["plots"] = _figures.make_all(model, recipe, data, history, out, log=log)
+        files["plots"] = figures.make_all(model, recipe, data, history, out, log=log)
     card = {
         "model": recipe.name,
         "class": model.__class__.__name__,
