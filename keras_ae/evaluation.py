@@ -10,7 +10,8 @@ model cards of ``saved_models/`` report. Every model gets:
 * ``mse``: per-feature mean squared error of the deterministic
   reconstruction (``model.reconstruct``), averaged over features and examples.
 
-and, by kind of model (detected by the methods it has):
+and, by kind of model (each model class adds its own through
+`BaseAutoencoder.evaluation_metrics`):
 
 * VAE: ``kl_loss``, ``neg_elbo`` (one-sample Monte-Carlo, fixed seed),
   ``log_likelihood`` (importance-weighted estimate of log p(x), nats per
@@ -33,6 +34,8 @@ print(metrics["log_likelihood"])
 """
 
 import numpy as np
+
+from keras_ae.layers import noise as noise_layers
 
 __all__ = ["evaluate", "describe"]
 
@@ -84,51 +87,15 @@ def evaluate(model, x, *, batch_size=256, num_samples=100, seed=0, log_likelihoo
         "reconstruction_loss": float(logs["reconstruction_loss"]),
         "mse": float(np.mean((x - x_hat) ** 2)),
     }
-    if hasattr(model, "log_likelihood") and hasattr(model, "elbo"):
-        metrics["kl_loss"] = float(logs["kl_loss"])
-        metrics["neg_elbo"] = -float(model.elbo(x, num_samples=1, seed=seed))
-        if log_likelihood:
-            metrics["log_likelihood"] = float(
-                model.log_likelihood(x, num_samples=num_samples, seed=seed)
-            )
-        if hasattr(model, "active_units"):
-            metrics["active_units"] = float(model.active_units(x))
-    codes = None
-    if getattr(model, "prior", None) is not None:
-        codes = np.asarray(model.encode(x, batch_size=batch_size), "float64")
-        metrics["code_mean"] = float(np.mean(codes.mean(axis=0)))
-        metrics["code_std"] = float(np.mean(codes.std(axis=0)))
-        metrics["prior_frechet"] = float(model.prior.frechet_distance(codes))
-        if "discriminator_accuracy" in logs:
-            metrics["discriminator_accuracy"] = float(logs["discriminator_accuracy"])
-    if getattr(model, "sparsity", None) is not None:
-        if codes is None:
-            codes = np.asarray(model.encode(x, batch_size=batch_size), "float64")
-        metrics["mean_activation"] = float(np.mean(codes))
-    noise = getattr(model, "noise", None)
-    if noise is not None:
-        metrics["denoising_mse"] = _denoising_mse(model, noise, x, batch_size, seed)
+    metrics.update(
+        model.evaluation_metrics(
+            x, logs, batch_size=batch_size, num_samples=num_samples, seed=seed,
+            log_likelihood=log_likelihood,
+        )
+    )
     return metrics
 
 
 def corrupt(noise, x, seed=0, batch_size=256):
-    """A corrupted copy of ``x`` made by a keras_ae noise layer, reproducibly.
-
-    The layer's own random state is left untouched: a fresh layer of the same
-    configuration with seed ``seed`` draws the noise.
-    """
-    config = dict(noise.get_config())
-    if "seed" in config:
-        config["seed"] = seed
-    layer = noise.__class__.from_config(config)
-    parts = [
-        np.asarray(layer(x[i : i + batch_size], training=True), "float32")
-        for i in range(0, len(x), batch_size)
-    ]
-    return np.concatenate(parts) if parts else x.copy()
-
-
-def _denoising_mse(model, noise, x, batch_size, seed):
-    x_noisy = corrupt(noise, x, seed=seed, batch_size=batch_size)
-    x_hat = np.asarray(model.reconstruct(x_noisy, batch_size=batch_size), "float32")
-    return float(np.mean((x - x_hat) ** 2))
+    """A corrupted copy of ``x``: `keras_ae.layers.noise.corrupt`."""
+    return noise_layers.corrupt(noise, x, seed=seed, batch_size=batch_size)

@@ -207,6 +207,37 @@ _ALIASES = {
 }
 
 
+def corrupt(noise, x, seed=0, batch_size=256):
+    """A corrupted copy of ``x`` made by a keras_ae noise layer, reproducibly.
+
+    The layer's own random state is left untouched: a fresh layer of the same
+    configuration with seed ``seed`` draws the noise.
+
+    Args:
+        noise: a noise layer (`GaussianNoise`, `MaskingNoise`, `SaltAndPepperNoise`).
+        x: NumPy array of examples.
+        seed: seed of the fresh layer.
+        batch_size: examples corrupted per call.
+
+    Returns:
+        A float32 NumPy array like ``x``.
+
+    Example:
+        >>> x_noisy = corrupt(MaskingNoise(0.3), x_test, seed=1)
+    """
+    import numpy as np
+
+    config = dict(noise.get_config())
+    if "seed" in config:
+        config["seed"] = seed
+    layer = noise.__class__.from_config(config)
+    parts = [
+        np.asarray(layer(x[i : i + batch_size], training=True), "float32")
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(parts) if parts else x.copy()
+
+
 def get_noise(identifier, noise_level=None, seed=None):
     """Resolves a corruption-layer identifier to a layer (or ``None``).
 

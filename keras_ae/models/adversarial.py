@@ -460,6 +460,19 @@ class AdversarialAutoencoder(BaseAutoencoder):
             terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
         return terms, y_pred
 
+    def evaluation_metrics(self, x, logs, **options):
+        """Adds code statistics against the prior: ``code_mean``, ``code_std``
+        (averaged over dimensions), ``prior_frechet`` and the discriminator's
+        ``discriminator_accuracy`` (0.5: codes and prior draws look alike)."""
+        metrics = super().evaluation_metrics(x, logs, **options)
+        codes = np.asarray(self.encode(x, batch_size=options["batch_size"]), "float64")
+        metrics["code_mean"] = float(np.mean(codes.mean(axis=0)))
+        metrics["code_std"] = float(np.mean(codes.std(axis=0)))
+        metrics["prior_frechet"] = float(self.prior.frechet_distance(codes))
+        if "discriminator_accuracy" in logs:
+            metrics["discriminator_accuracy"] = float(logs["discriminator_accuracy"])
+        return metrics
+
     # ------------------------------------------------------------ train step
     def extra_optimizers(self):
         if self._phase_variables is None:

@@ -363,6 +363,26 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
             return self._predict_with(self, x)
         return self.predict(x, batch_size=batch_size or DEFAULT_BATCH_SIZE, verbose=0)
 
+    def evaluation_metrics(self, x, logs, *, batch_size, num_samples, seed, log_likelihood):
+        """Metrics of this kind of model that `keras_ae.evaluation.evaluate` adds.
+
+        Subclasses extend the dict of their parent (``super()``); the base
+        model adds none.
+
+        Args:
+            x: the (checked) test data.
+            logs: ``model.evaluate(x, return_dict=True)`` on it.
+            batch_size: batch size of any extra inference.
+            num_samples: Monte-Carlo samples per example where one is needed.
+            seed: seed of every random estimate (same seed, same values).
+            log_likelihood: whether to compute slow likelihood estimates.
+
+        Returns:
+            A dict of Python floats.
+        """
+        del x, logs, batch_size, num_samples, seed, log_likelihood
+        return {}
+
     def score(self, x, kind="reconstruction", **kwargs):
         """Anomaly scores of ``x``, higher for more anomalous examples.
 

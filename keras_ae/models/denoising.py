@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from keras_ae.layers.noise import corrupt
 from keras_ae.layers.noise import get_noise
 from keras_ae import validation
 from keras_ae.models.base import BaseAutoencoder
@@ -145,6 +146,16 @@ class DenoisingAutoencoder(BaseAutoencoder):
         """Decoder outputs for ``inputs``, corrupted first only in training."""
         corrupted = self.noise(inputs, training=training)
         return super().decoder_outputs(corrupted, training=training)
+
+    def evaluation_metrics(self, x, logs, **options):
+        """Adds ``denoising_mse``: per-feature MSE between the clean ``x`` and
+        the reconstruction of a copy corrupted by the model's own noise (fixed seed)."""
+        metrics = super().evaluation_metrics(x, logs, **options)
+        batch_size = options["batch_size"]
+        x_noisy = corrupt(self.noise, x, seed=options["seed"], batch_size=batch_size)
+        x_hat = np.asarray(self.reconstruct(x_noisy, batch_size=batch_size), "float32")
+        metrics["denoising_mse"] = float(np.mean((x - x_hat) ** 2))
+        return metrics
 
     # ---------------------------------------------------------------- config
     def get_config(self):

@@ -3,6 +3,7 @@
 import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_ae import backend
@@ -145,6 +146,13 @@ class SparseAutoencoder(BaseAutoencoder):
                 self.sparsity, backend.global_batch_mean(codes)
             )
         return regularizers.activity_penalty(self.sparsity, codes)
+
+    def evaluation_metrics(self, x, logs, **options):
+        """Adds ``mean_activation``, the mean activation of the code units."""
+        metrics = super().evaluation_metrics(x, logs, **options)
+        codes = self.encode(x, batch_size=options["batch_size"])
+        metrics["mean_activation"] = float(np.mean(np.asarray(codes, "float64")))
+        return metrics
 
     def compute_loss_terms(self, x, y, sample_weight=None, training=False):
         """Reconstruction, sparsity penalty and code statistics of one batch.

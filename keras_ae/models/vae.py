@@ -572,6 +572,20 @@ class VariationalAutoencoder(BaseAutoencoder):
         mean, log_var = mean.astype("float64"), log_var.astype("float64")
         return np.mean(-0.5 * (1.0 + log_var - mean**2 - np.exp(log_var)), axis=0)
 
+    def evaluation_metrics(self, x, logs, **options):
+        """Adds ``kl_loss``, ``neg_elbo`` (one-sample estimate), the
+        importance-weighted ``log_likelihood`` (when asked) and ``active_units``."""
+        metrics = super().evaluation_metrics(x, logs, **options)
+        seed = options["seed"]
+        metrics["kl_loss"] = float(logs["kl_loss"])
+        metrics["neg_elbo"] = -float(self.elbo(x, num_samples=1, seed=seed))
+        if options["log_likelihood"]:
+            metrics["log_likelihood"] = float(
+                self.log_likelihood(x, num_samples=options["num_samples"], seed=seed)
+            )
+        metrics["active_units"] = float(self.active_units(x))
+        return metrics
+
     def active_units(self, x, threshold=1e-2, batch_size=None, return_variances=False):
         """Number of active latent units (Burda et al. 2015).
 
