@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_ae import backend
 from keras_ae import losses
+from keras_ae import objectives
 from keras_ae import rng
 from keras_ae import validation
 from keras_ae.layers.sampling import LOG_VAR_MAX
@@ -110,6 +111,16 @@ class VariationalAutoencoder(BaseAutoencoder):
             numbers: a test hook to compare training runs exactly (e.g. with
             and without a distribution strategy). `log_likelihood`, `elbo`
             and `sample` ignore it.
+        objective: training bound (`keras_ae.objectives`): ``"elbo"``
+            (default), ``"iwae"`` (Burda et al. 2015), ``"miwae"`` or
+            ``"ciwae"`` (Rainforth et al. 2018). Adds the metrics
+            ``iwae_bound`` and ``effective_sample_size`` unless it is the
+            one-sample ELBO.
+        num_importance_samples: K draws per bound (``"elbo"``: the
+            reconstruction term averaged over K draws).
+        num_outer_samples: M, ``"miwae"`` only: the mean of M IWAE-K bounds.
+        ciwae_beta: ``"ciwae"`` only: ``beta * ELBO + (1 - beta) * IWAE``
+            (default 0.5).
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -145,6 +156,10 @@ class VariationalAutoencoder(BaseAutoencoder):
         beta=1.0,
         observation_variance=None,
         noise_scale=1.0,
+        objective="elbo",
+        num_importance_samples=1,
+        num_outer_samples=None,
+        ciwae_beta=None,
         **kwargs,
     ):
         # ---- VAE arguments (validated before any network is built) ---------
@@ -188,6 +203,14 @@ class VariationalAutoencoder(BaseAutoencoder):
         self.beta = float(beta)
         self.observation_variance = observation_variance
         self.noise_scale = float(noise_scale)
+        (
+            self.objective,
+            self.num_importance_samples,
+            self.num_outer_samples,
+            self.ciwae_beta,
+        ) = objectives.check_objective(
+            objective, num_importance_samples, num_outer_samples, ciwae_beta
+        )
         super().__init__(
             input_shape=input_shape,
             latent_dim=latent_dim,
@@ -308,7 +331,8 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     # ------------------------------------------------------------ loss terms
     def loss_term_names(self):
-        return ("loss", "reconstruction_loss", "kl_loss", "kl_weight", "mse")
+        names = ("loss", "reconstruction_loss", "kl_loss", "kl_weight", "mse")
+        return names + (objectives.IW_METRICS if objectives.uses_samples(self) else ())
 
     def compute_loss_terms(self, x, y, sample_weight=None, training=False):
         """-ELBO of one batch: ``reconstruction + kl_weight * kl + regularizers``.
@@ -316,7 +340,12 @@ class VariationalAutoencoder(BaseAutoencoder):
         Sampling is on in training and evaluation alike (evaluation uses its
         own random stream, `eval_sampling`); KL and log-variances are in
         float32. Returns per-replica batch means, as the base step expects.
+        Other objectives: `keras_ae.objectives.importance_weighted_terms`.
         """
+        if objectives.uses_samples(self):
+            return objectives.importance_weighted_terms(
+                self, x, y, sample_weight=sample_weight, training=training
+            )
         z_mean, z_log_var = self._posterior(x, training=training)
         sampler = self.sampling if training else self.eval_sampling
         z = sampler([z_mean, z_log_var], training=True)
@@ -434,18 +463,9 @@ class VariationalAutoencoder(BaseAutoencoder):
 
         def log_terms(x, eps):
             z_mean, z_log_var = self._posterior(x, training=False)
-            s, b = ops.shape(eps)[0], ops.shape(eps)[1]
-            z = z_mean[None] + ops.exp(0.5 * z_log_var)[None] * eps  # (s, b, d)
-            flat_z = ops.reshape(z, (s * b, self.latent_dim))
-            out = self.decoder(flat_z, training=False)
-            x_shape = tuple(ops.shape(x))
-            x_rep = ops.reshape(
-                ops.broadcast_to(x[None], (s,) + x_shape), (s * b,) + x_shape[1:]
+            log_px_z, log_ratio, _ = objectives.log_weight_terms(
+                self, x, z_mean, z_log_var, eps
             )
-            log_px_z = ops.reshape(-self._negative_log_likelihood(x_rep, out), (s, b))
-            log_ratio = losses.gaussian_log_prob(
-                z, ops.zeros_like(z), ops.zeros_like(z)
-            ) - losses.gaussian_log_prob(z, z_mean[None], z_log_var[None])
             kl = losses.kl_divergence(z_mean, z_log_var)
             return log_px_z, log_ratio, kl
 
@@ -619,6 +639,10 @@ class VariationalAutoencoder(BaseAutoencoder):
                 "beta": self.beta,
                 "observation_variance": self.observation_variance,
                 "noise_scale": self.noise_scale,
+                "objective": self.objective,
+                "num_importance_samples": self.num_importance_samples,
+                "num_outer_samples": self.num_outer_samples,
+                "ciwae_beta": self.ciwae_beta,
             }
         )
         return config
