@@ -17,6 +17,7 @@ from keras_ae import evaluation
 from keras_ae import layers
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae import objectives
 from keras_ae import plotting
 from keras_ae import priors
 from keras_ae import regularizers
@@ -25,6 +26,7 @@ from keras_ae.export import export_saved_model
 from keras_ae.export import load_encoder
 from keras_ae.models import AAE
 from keras_ae.models import AdversarialAutoencoder
+from keras_ae.models import BetaTCVAE
 from keras_ae.models import Autoencoder
 from keras_ae.models import ClusteringAAE
 from keras_ae.models import ContractiveAutoencoder
@@ -42,6 +44,7 @@ from keras_ae.version import __version__
 __all__ = [
     "AAE",
     "AdversarialAutoencoder",
+    "BetaTCVAE",
     "Autoencoder",
     "ClusteringAAE",
     "ContractiveAutoencoder",
@@ -67,6 +70,7 @@ __all__ = [
     "load_encoder",
     "losses",
     "networks",
+    "objectives",
     "plotting",
     "priors",
     "regularizers",

@@ -13,7 +13,8 @@ per backend, picked once at import from `keras.backend.backend()`:
 
 Each module exposes the same names: `TrainerMixin` (the `train_step` /
 `test_step` of `keras_ae.models.BaseAutoencoder`), `num_replicas`,
-`replica_id`, `replica_seed`, `scale_for_replicas`, `global_batch_mean`,
+`replica_id`, `replica_seed`, `scale_for_replicas`, `global_batch`,
+`global_batch_mean`,
 `replica_slice` and `shape_logs_for_reduction`.
 """
 
@@ -38,6 +39,7 @@ num_replicas = _impl.num_replicas
 replica_id = _impl.replica_id
 replica_seed = _impl.replica_seed
 scale_for_replicas = _impl.scale_for_replicas
+global_batch = _impl.global_batch
 global_batch_mean = _impl.global_batch_mean
 replica_slice = _impl.replica_slice
 inference_function = _impl.inference_function
@@ -53,6 +55,7 @@ __all__ = [
     "replica_id",
     "replica_seed",
     "scale_for_replicas",
+    "global_batch",
     "global_batch_mean",
     "replica_slice",
     "inference_function",

@@ -80,6 +80,23 @@ def global_batch_mean(values):
     return total / count
 
 
+def global_batch(values):
+    """The rows of every replica's ``values`` and this replica's first row.
+
+    Returns ``(gathered, offset)``: ``values`` of all replicas concatenated
+    along the batch axis in replica order (``values`` itself on one
+    replica) and the row where this replica's ``values`` start. The gather
+    is differentiable: each replica receives the gradients its rows get
+    from every replica's loss.
+    """
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return values, 0
+    sizes = ctx.all_gather(tf.shape(values)[:1], axis=0)
+    offset = tf.reduce_sum(sizes[: ctx.replica_id_in_sync_group])
+    return ctx.all_gather(values, axis=0), offset
+
+
 def replica_slice(draw, n):
     """This replica's ``n`` rows of one draw made for the global batch.
 

@@ -14,3 +14,4 @@ from keras_ae.models.label_conditioned import LabelConditionedAAE
 from keras_ae.models.supervised_adversarial import SupervisedAAE
 from keras_ae.models.semi_supervised_adversarial import SemiSupervisedAAE
 from keras_ae.models.clustering_adversarial import ClusteringAAE
+from keras_ae.models.beta_tcvae import BetaTCVAE
