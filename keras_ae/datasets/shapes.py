@@ -8,7 +8,7 @@ supersampling) from five independent factors, each on a regular grid:
 | ``shape`` | 0 square, 1 ellipse, 2 triangle |
 | ``scale`` | 4 sizes, 0.5 to 1.0 of the largest |
 | ``orientation`` | 6 angles, 0 to 75 degrees (no two look alike for any shape) |
-| ``x``, ``y`` | 8 positions each, across the middle of the image |
+| ``x``, ``y`` | 8 positions each (column, row: y grows downwards), 2 pixels apart on 32 x 32 images |
 
 The full grid has 3 * 4 * 6 * 8 * 8 = 4608 images. No download and no
 randomness in the drawing: the same arguments always give the same arrays
@@ -56,7 +56,9 @@ def factor_values(factors, image_size=32):
     out[:, 0] = f[:, 0]
     out[:, 1] = size * 0.16 * np.linspace(0.5, 1.0, FACTOR_SIZES[1])[f[:, 1]]
     out[:, 2] = np.deg2rad(np.arange(FACTOR_SIZES[2]) * 15.0)[f[:, 2]]
-    positions = np.linspace(0.25, 0.75, FACTOR_SIZES[3]) * size
+    # Whole-pixel steps, so every position has the same sub-pixel phase.
+    step = max(1, round(size * 0.5 / (FACTOR_SIZES[3] - 1)))
+    positions = round(size * 0.25) + step * np.arange(FACTOR_SIZES[3], dtype="float64")
     out[:, 3] = positions[f[:, 3]]
     out[:, 4] = positions[f[:, 4]]
     return out
