@@ -29,6 +29,7 @@ from keras_ae.models import AdversarialAutoencoder
 from keras_ae.models import BetaTCVAE
 from keras_ae.models import Autoencoder
 from keras_ae.models import ClusteringAAE
+from keras_ae.models import ConditionalVAE
 from keras_ae.models import ContractiveAutoencoder
 from keras_ae.models import DenoisingAutoencoder
 from keras_ae.models import LabelConditionedAAE
@@ -36,6 +37,7 @@ from keras_ae.models import SemiSupervisedAAE
 from keras_ae.models import SparseAutoencoder
 from keras_ae.models import StackedAutoencoder
 from keras_ae.models import SupervisedAAE
+from keras_ae.models import VQVAE
 from keras_ae.models import VAE
 from keras_ae.models import VariationalAutoencoder
 from keras_ae.pretraining import greedy_pretrain
@@ -47,6 +49,7 @@ __all__ = [
     "BetaTCVAE",
     "Autoencoder",
     "ClusteringAAE",
+    "ConditionalVAE",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "LabelConditionedAAE",
@@ -54,6 +57,7 @@ __all__ = [
     "SparseAutoencoder",
     "StackedAutoencoder",
     "SupervisedAAE",
+    "VQVAE",
     "VAE",
     "VariationalAutoencoder",
     "__version__",

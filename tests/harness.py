@@ -117,6 +117,14 @@ CONDITIONAL_CASES = _available(
             y=LABELS,
             generative=True,
         ),
+        ModelCase(
+            "cvae",
+            "ConditionalVAE",
+            dict(_SMALL, num_classes=3),
+            y=LABELS,
+            generative=True,
+            hold_fixed=zero_sampling_noise,
+        ),
     ]
 )
 # Labels with every fourth example unlabelled (-1), for the semi-supervised

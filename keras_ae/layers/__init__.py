@@ -7,3 +7,4 @@ from keras_ae.layers.noise import SaltAndPepperNoise
 from keras_ae.layers.noise import get_noise
 from keras_ae.layers.random_layer import RandomLayer
 from keras_ae.layers.sampling import Sampling
+from keras_ae.layers.vector_quantizer import VectorQuantizer

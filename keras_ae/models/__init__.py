@@ -15,3 +15,5 @@ from keras_ae.models.supervised_adversarial import SupervisedAAE
 from keras_ae.models.semi_supervised_adversarial import SemiSupervisedAAE
 from keras_ae.models.clustering_adversarial import ClusteringAAE
 from keras_ae.models.beta_tcvae import BetaTCVAE
+from keras_ae.models.vqvae import VQVAE
+from keras_ae.models.conditional_vae import ConditionalVAE
