@@ -180,6 +180,20 @@ MODEL_CASES = _available(
             generative=True,
             hold_fixed=zero_sampling_noise,
         ),
+        ModelCase(
+            "vae_iwae",
+            "VariationalAutoencoder",
+            dict(_SMALL, objective="iwae", num_importance_samples=3),
+            generative=True,
+            hold_fixed=zero_sampling_noise,
+        ),
+        ModelCase(
+            "beta_tcvae",
+            "BetaTCVAE",
+            dict(_SMALL, dataset_size=len(X_FLAT), beta=4.0),
+            generative=True,
+            hold_fixed=zero_sampling_noise,
+        ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
         ModelCase(
             "aae_label_conditioned",
