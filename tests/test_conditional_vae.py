@@ -99,6 +99,9 @@ def test_label_checks_before_training_and_in_inference():
         model.predict(X, verbose=0)
     with pytest.raises(ValueError, match="num_classes"):
         _make(num_classes=1)
+    for name in ("log_likelihood", "elbo", "kl_per_dimension", "active_units", "score"):
+        with pytest.raises(ValueError, match=f"{name}` is not available"):
+            getattr(model, name)(X)
 
 
 @pytest.mark.backends
@@ -144,10 +147,8 @@ def test_export_endpoints_take_labels():
         model.reconstruct(X[:5], Y[:5]), atol=1e-5,
     )
     noise = RNG.standard_normal((5, 4)).astype("float32")
-    np.testing.assert_allclose(
-        _np(endpoints["sample_from_noise"].fn(noise=ops.convert_to_tensor(noise), labels=y)["samples"]),
-        model.decode(noise, Y[:5]), atol=1e-5,
-    )
+    samples = endpoints["sample_from_noise"].fn(noise=ops.convert_to_tensor(noise), labels=y)
+    np.testing.assert_allclose(_np(samples["samples"]), model.decode(noise, Y[:5]), atol=1e-5)
 
 
 @pytest.mark.backends

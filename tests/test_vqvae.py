@@ -219,7 +219,9 @@ def test_export_endpoints_match_the_numpy_api():
     codes = endpoints["encode_quantized"].fn(x=x)["codes"]
     np.testing.assert_allclose(_np(codes), model.encode(X[:5], output="quantized"), atol=1e-6)
     np.testing.assert_allclose(
-        _np(endpoints["decode"].fn(indices=idx)["reconstruction"]), model.decode(model.encode(X[:5])), atol=1e-5
+        _np(endpoints["decode"].fn(indices=idx)["reconstruction"]),
+        model.decode(model.encode(X[:5])),
+        atol=1e-5,
     )
     np.testing.assert_allclose(
         _np(endpoints["decode_quantized"].fn(codes=codes)["reconstruction"]),
@@ -235,3 +237,14 @@ def test_export_endpoints_match_the_numpy_api():
     cdf = np.cumsum(_np(model.prior_counts) / _np(model.prior_counts).sum(-1, keepdims=True), -1)
     expected = np.minimum((noise[..., None] >= cdf[None]).sum(-1), 7)
     np.testing.assert_array_equal(grid, expected)
+
+
+def test_evaluation_reports_codebook_usage():
+    from keras_ae import evaluation
+
+    model = _make()
+    model.compile()
+    metrics = evaluation.evaluate(model, X, batch_size=16)
+    used, perplexity = model.codebook_usage(X)
+    assert metrics["codebook_usage"] == used and metrics["perplexity"] == perplexity
+    assert np.isfinite(metrics["mse"])

@@ -248,6 +248,38 @@ class ConditionalVAE(_labels.LabelledData, VariationalAutoencoder):
         )
         return self.decode(z, labels, batch_size)
 
+    # ------------------------------------------------ unconditional helpers
+    def _needs_labels(self, name):
+        raise ValueError(
+            f"`{type(self).__name__}.{name}` is not available: the VAE's version "
+            "takes no labels. Use encode/decode/reconstruct/sample with labels. "
+            f"Received: a call to {name}"
+        )
+
+    def log_likelihood(self, *args, **kwargs):
+        """Not available (the VAE's estimate takes no labels): raises ValueError."""
+        self._needs_labels("log_likelihood")
+
+    def elbo(self, *args, **kwargs):
+        """Not available (the VAE's estimate takes no labels): raises ValueError."""
+        self._needs_labels("elbo")
+
+    def kl_per_dimension(self, *args, **kwargs):
+        """Not available (takes no labels): raises ValueError."""
+        self._needs_labels("kl_per_dimension")
+
+    def active_units(self, *args, **kwargs):
+        """Not available (takes no labels): raises ValueError."""
+        self._needs_labels("active_units")
+
+    def score(self, *args, **kwargs):
+        """Not available (anomaly scores take no labels): raises ValueError."""
+        self._needs_labels("score")
+
+    def evaluation_metrics(self, *args, **kwargs):
+        """Not available (`keras_ae.evaluation.evaluate` takes no labels)."""
+        self._needs_labels("evaluation_metrics")
+
     # ---------------------------------------------------------------- export
     def export_endpoints(self):
         """Every VAE endpoint with an extra ``labels`` input (int32 ``(batch,)``)."""

@@ -330,6 +330,13 @@ class VQVAE(BaseAutoencoder):
         nz = p[p > 0]
         return float(np.mean(counts > 0)), float(np.exp(-np.sum(nz * np.log(nz))))
 
+    def evaluation_metrics(self, x, logs, **options):
+        """Adds ``codebook_usage`` and ``perplexity`` of the codes of ``x``."""
+        metrics = super().evaluation_metrics(x, logs, **options)
+        used, perplexity = self.codebook_usage(x, batch_size=options.get("batch_size"))
+        metrics.update(codebook_usage=used, perplexity=perplexity)
+        return metrics
+
     # ----------------------------------------------------------------- prior
     def fit_prior(self, x, batch_size=None):
         """Fits the per-position categorical prior to the codes of ``x``.
