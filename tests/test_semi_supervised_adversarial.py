@@ -198,3 +198,19 @@ def test_clustering_has_three_phases_no_labels_and_its_own_config():
         keras_ae.ClusteringAAE(**SMALL, num_classes=3)
     history = model.fit(X_FLAT, epochs=1, batch_size=16, verbose=0)
     assert "classification_loss" not in history.history
+
+
+def test_categorical_noise_only_in_training():
+    model = _semi(categorical_noise=0.5)
+    assert model.get_config()["categorical_noise"] == 0.5
+    y = ops.convert_to_tensor(np.eye(3, dtype="float32"))
+    clean = ops.convert_to_numpy(model.categorical_discriminator(y))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model._categorical_logits(y, False)), clean, atol=1e-6
+    )
+    assert not np.allclose(ops.convert_to_numpy(model._categorical_logits(y, True)), clean)
+    np.testing.assert_allclose(  # no noise by default
+        ops.convert_to_numpy(_semi()._categorical_logits(y, True)), clean, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="categorical_noise"):
+        _semi(categorical_noise=-1.0)

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.backends
 SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1, num_classes=3)
 
 
-def test_decoder_takes_code_and_label_and_discriminator_only_codes():
-    model = keras_ae.SupervisedAAE(**SMALL)
+def test_decoder_takes_code_and_label_and_paper_discriminator_only_codes():
+    model = keras_ae.SupervisedAAE(**SMALL, label_independent_style=False)
     assert [tuple(i.shape) for i in model.decoder.inputs] == [(None, 4), (None, 3)]
     assert model.discriminator.input_shape == (None, 4)
     assert model.conditional and model.generative
@@ -75,3 +75,22 @@ def test_one_step_trains_with_labels():
     history = model.fit(X_FLAT, LABELS, epochs=2, batch_size=16, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
     assert {"discriminator_loss", "generator_loss"} <= set(history.history)
+
+
+def test_label_independent_style_discriminator_sees_the_label():
+    model = keras_ae.SupervisedAAE(**SMALL)  # label_independent_style=True
+    assert model.discriminator.input_shape == (None, 4 + 3)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        discriminator_optimizer=keras.optimizers.SGD(0.1),
+        generator_optimizer=keras.optimizers.SGD(0.1),
+    )
+    kernel = model.discriminator.get_layer("dense_0").kernel
+    before = np.array(kernel)
+    model.fit(X_FLAT, np.arange(64) % 2, epochs=1, batch_size=64, verbose=0)
+    moved = np.abs(np.array(kernel) - before).sum(axis=1)
+    assert np.all(moved[4:6] > 0)  # label slots 0 and 1
+    np.testing.assert_array_equal(moved[6], 0.0)  # class 2 never seen
+    assert keras_ae.SupervisedAAE.from_config(model.get_config()).label_independent_style
+    with pytest.raises(ValueError, match="label_independent_style"):
+        keras_ae.SupervisedAAE(**SMALL, label_independent_style="yes")

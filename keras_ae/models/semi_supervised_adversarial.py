@@ -6,7 +6,6 @@ from keras import ops
 
 from keras_ae import backend
 from keras_ae import data_checks
-from keras_ae import losses
 from keras_ae import networks
 from keras_ae import rng
 from keras_ae import validation
@@ -49,6 +48,9 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         input_shape: shape of one example.
         num_classes: number of classes of ``y``, >= 2.
         classification_weight: weight of the classification loss (> 0).
+        categorical_noise: standard deviation of Gaussian noise added in
+            training to both inputs of the categorical discriminator (the
+            one-hot draws and ``y``); 0 disables it.
         **kwargs: the other `AdversarialAutoencoder` arguments (``latent_dim``
             is the size of the style code ``z``; ``prior`` its prior;
             ``discriminator_units`` sizes both discriminators). User
@@ -69,8 +71,18 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     #: Whether training includes the supervised classification phase.
     classification_phase = True
 
-    def __init__(self, input_shape, num_classes=10, classification_weight=1.0, **kwargs):
+    def __init__(
+        self,
+        input_shape,
+        num_classes=10,
+        classification_weight=1.0,
+        categorical_noise=0.0,
+        **kwargs,
+    ):
         self.num_classes = validation.integer(num_classes, "num_classes", low=2)
+        self.categorical_noise = validation.number(
+            categorical_noise, "categorical_noise", low=0.0
+        )
         self.classification_weight = validation.number(
             classification_weight, "classification_weight", low=0.0, low_inclusive=False
         )
@@ -245,6 +257,19 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         return _labels.one_hot(k, self.num_classes), z_real
 
     def _categorical_logits(self, y, training):
+        if training and self.categorical_noise > 0:
+            # Instance noise: exact one-hot draws and softmax outputs are
+            # blurred alike, so the discriminator judges the categories.
+            seed = self.prior.seed_generator.next()
+            noise = backend.replica_slice(
+                lambda total: rng.normal(
+                    (total, self.num_classes),
+                    rng.fold(seed, 9),
+                    stddev=self.categorical_noise,
+                ),
+                ops.shape(y)[0],
+            )
+            y = ops.cast(y, "float32") + noise
         return ops.cast(self.categorical_discriminator(y, training=training), "float32")
 
     def _adversarial_terms(self, y, z, y_real, z_real, sample_weight, training):
@@ -439,6 +464,7 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         config.update(
             num_classes=self.num_classes,
             classification_weight=self.classification_weight,
+            categorical_noise=self.categorical_noise,
         )
         return config
 
