@@ -291,7 +291,7 @@ def greedy_pretrain(
                 + (f", sparsity={_describe(sparsities[i])}" if sparsities[i] is not None else ""),
                 flush=True,
             )
-        ae._check_data(h, None)  # the checks `fit` makes on arrays
+        ae.check_data(h)  # the checks `fit` makes on arrays
         start = time.time()
         history = ae.fit(
             _shuffled_batches(h, int(batch_size), kwargs["seed"]),

@@ -346,13 +346,6 @@ class AdversarialAutoencoder(BaseAutoencoder):
             config["generator_optimizer"] = keras.saving.serialize_keras_object(g_opt)
         return config
 
-    def compile_from_config(self, config):
-        """Replays `compile` on load (all three optimizers, built)."""
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "loss_weights"):
-            config.pop(key, None)
-        self.compile(**config)
-
     # ------------------------------------------------------------ loss terms
     def loss_term_names(self):
         return (

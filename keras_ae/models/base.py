@@ -407,6 +407,30 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         return anomaly.score(self, x, kind=kind, **kwargs)
 
     # ------------------------------------------------------------ validation
+    @property
+    def builtin_networks(self):
+        """Whether both networks were built by keras_ae (no user encoder/decoder)."""
+        return not (self._custom_encoder or self._custom_decoder)
+
+    def check_data(self, x, y=None, sample_weight=None):
+        """Checks data exactly as `fit` does, without training.
+
+        Args:
+            x: examples (array or dataset).
+            y: optional targets (or labels, for labelled models).
+            sample_weight: optional per-example weights.
+
+        Returns:
+            The checked ``(x, y, sample_weight)``.
+
+        Raises:
+            ValueError: what was expected and what was received.
+
+        Example:
+            >>> model.check_data(x_train)   # raises before any training step
+        """
+        return self._check_data(x, y, sample_weight=sample_weight)
+
     def _check_x(self, x, name, check_range=False, allow_empty=False):
         """Checks an array of examples (see `keras_ae.data_checks`); returns it
         as NumPy. Datasets and other inputs are returned unchanged."""
@@ -546,12 +570,19 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         Without this, a `.keras` reload of a model with a custom `compile`
         would silently drop the optimizer state (docs/design.md, trap 3).
         """
+        self.compile(**self._compile_arguments(config))
+
+    @staticmethod
+    def _compile_arguments(config):
+        """`compile` keyword arguments from a serialized compile config.
+
+        ``loss`` and ``loss_weights`` are the model's own (never arguments of
+        its `compile`); `compile` builds every optimizer (`_build_optimizers`).
+        """
         config = keras.saving.deserialize_keras_object(config)
         for key in ("loss", "loss_weights"):
             config.pop(key, None)
-        self.compile(**config)
-        if self.built and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
+        return config
 
     # ------------------------------------------------------------ loss terms
     def loss_term_names(self):

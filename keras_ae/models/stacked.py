@@ -1,7 +1,6 @@
 """The stacked autoencoder: a deep autoencoder built from shallow ones."""
 
 import keras
-import numpy as np
 
 from keras_ae.models.base import BaseAutoencoder
 from keras_ae import validation
@@ -217,23 +216,13 @@ class StackedAutoencoder(BaseAutoencoder):
         if self.built and not self.optimizer.built:
             self.optimizer.build(self._optimizer_variables())
 
-    def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "loss_weights"):
-            config.pop(key, None)
-        self.compile(**config)
-
     def _recompile(self):
-        if not self.compiled or not hasattr(self, "_compile_config"):
+        if not self.compiled:
             return
-        kwargs = dict(self._compile_config.config)
-        for key in ("loss", "loss_weights"):
-            kwargs.pop(key, None)
+        kwargs = self._compile_arguments(self.get_compile_config())
         optimizer = self.optimizer
-        if optimizer.built:
-            known = optimizer._trainable_variables_indices
-            if any(optimizer._var_key(v) not in known for v in self.trainable_variables):
-                optimizer = optimizer.__class__.from_config(optimizer.get_config())
+        if optimizer.built and not _optimizer_tracks(optimizer, self.trainable_variables):
+            optimizer = optimizer.__class__.from_config(optimizer.get_config())
         kwargs["optimizer"] = optimizer
         self.compile(**kwargs)
 
@@ -268,8 +257,7 @@ class StackedAutoencoder(BaseAutoencoder):
                 ae.architecture != "dense"
                 or ae.hidden_units != ()
                 or getattr(ae, "code_activation", "same") != "same"
-                or ae._custom_encoder
-                or ae._custom_decoder
+                or not ae.builtin_networks
             ):
                 raise ValueError(
                     "Every autoencoder must be a built-in dense network with one "
@@ -315,3 +303,15 @@ class StackedAutoencoder(BaseAutoencoder):
         config = super().get_config()
         config.update({"layer_units": list(self.layer_units), "frozen_layers": self.frozen_layers})
         return config
+
+
+def _optimizer_tracks(optimizer, variables):
+    """Whether a built optimizer has slots for every one of ``variables``.
+
+    Keras 3.15 has no public way to ask; this reads the private
+    ``_trainable_variables_indices`` and ``_var_key`` of
+    `keras.optimizers.Optimizer` (keras/src/optimizers/base_optimizer.py).
+    """
+    known = optimizer._trainable_variables_indices
+    return all(optimizer._var_key(v) in known for v in variables)
+
