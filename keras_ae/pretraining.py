@@ -262,71 +262,20 @@ def greedy_pretrain(
             )
 
     # ---- layers -------------------------------------------------------------
+    common = dict(
+        activation=activation, first_output_activation=out_act, first_loss=first_loss,
+        upper_loss=upper_loss, tied_weights=tied_weights, seed=seed, optimizer=optimizer,
+        batch_size=int(batch_size), verbose=verbose, num_layers=n,
+    )
     h, h_val = x, x_val
     autoencoders, summary_layers = [], []
     for i, u in enumerate(units):
-        cls = _layer_class(noises[i], sparsities[i])
-        kwargs = dict(
-            latent_dim=u,
-            hidden_units=(),
-            activation=activation,
-            output_activation=out_act if i == 0 else activation,
-            reconstruction_loss=first_loss if i == 0 else upper_loss,
-            tied_weights=tied_weights,
-            seed=None if seed is None else int(seed) + i,
-            name=f"layer_{i + 1}",
-        )
-        if noises[i] is not None:
-            kwargs.update(noise=noises[i], noise_level=levels[i])
-        if sparsities[i] is not None:
-            kwargs.update(sparsity=sparsities[i])
-        ae = cls(h.shape[1:], **kwargs)
-        ae.compile(optimizer=_make_optimizer(optimizer))
-        if verbose:
-            print(
-                f"greedy_pretrain: layer {i + 1}/{n}: {cls.__name__} "
-                f"{int(np.prod(h.shape[1:]))} -> {u}, {epochs_list[i]} epoch(s)"
-                + (f", noise={_describe(noises[i])}" if noises[i] is not None else "")
-                + (f" level={levels[i]}" if levels[i] is not None else "")
-                + (f", sparsity={_describe(sparsities[i])}" if sparsities[i] is not None else ""),
-                flush=True,
-            )
-        ae.check_data(h)  # the checks `fit` makes on arrays
-        start = time.time()
-        history = ae.fit(
-            _shuffled_batches(h, int(batch_size), kwargs["seed"]),
-            epochs=int(epochs_list[i]),
-            validation_data=None if h_val is None else (h_val,),
-            shuffle=False,  # the dataset reshuffles every epoch itself
-            verbose=verbose,
-        )
-        seconds = time.time() - start
-        # The layer is done: its codes are computed once, and it is never
-        # trained again (its weights are copied into the stack). It is saved
-        # trainable, so that a reloaded layer restores its optimizer state.
-        h = ae.encode(h, batch_size=max(int(batch_size), 256))
-        if h_val is not None:
-            h_val = ae.encode(h_val, batch_size=max(int(batch_size), 256))
-        hist = _history_summary(history)
-        summary_layers.append(
-            {
-                "layer": i + 1,
-                "class": cls.__name__,
-                "input_dim": int(np.prod(ae.input_shape)),
-                "units": u,
-                "activation": activation,
-                "output_activation": kwargs["output_activation"],
-                "reconstruction_loss": kwargs["reconstruction_loss"],
-                "noise": _describe(noises[i]),
-                "noise_level": levels[i],
-                "sparsity": _describe(sparsities[i]),
-                "epochs": int(epochs_list[i]),
-                "seconds": round(seconds, 2),
-                "final": {k: v[-1] for k, v in hist.items() if v},
-                "history": hist,
-            }
+        ae, h, h_val, layer_summary = _pretrain_layer(
+            i, u, h, h_val, noise=noises[i], level=levels[i], sparsity=sparsities[i],
+            epochs=int(epochs_list[i]), **common,
         )
         autoencoders.append(ae)
+        summary_layers.append(layer_summary)
 
     stack = StackedAutoencoder.from_pretrained(autoencoders, seed=seed)
     summary = {
@@ -341,6 +290,76 @@ def greedy_pretrain(
     if export_dir is not None:
         _export_all(stack, autoencoders, summary, export_dir, overwrite)
     return stack
+
+
+def _pretrain_layer(i, units, h, h_val, *, noise, level, sparsity, epochs, activation,
+                    first_output_activation, first_loss, upper_loss, tied_weights, seed,
+                    optimizer, batch_size, verbose, num_layers):
+    """Trains layer ``i`` on the codes ``h`` of the layers below.
+
+    Returns:
+        ``(autoencoder, codes, validation codes, summary of the layer)``.
+    """
+    cls = _layer_class(noise, sparsity)
+    kwargs = dict(
+        latent_dim=units,
+        hidden_units=(),
+        activation=activation,
+        output_activation=first_output_activation if i == 0 else activation,
+        reconstruction_loss=first_loss if i == 0 else upper_loss,
+        tied_weights=tied_weights,
+        seed=None if seed is None else int(seed) + i,
+        name=f"layer_{i + 1}",
+    )
+    if noise is not None:
+        kwargs.update(noise=noise, noise_level=level)
+    if sparsity is not None:
+        kwargs.update(sparsity=sparsity)
+    ae = cls(h.shape[1:], **kwargs)
+    ae.compile(optimizer=_make_optimizer(optimizer))
+    if verbose:
+        print(
+            f"greedy_pretrain: layer {i + 1}/{num_layers}: {cls.__name__} "
+            f"{int(np.prod(h.shape[1:]))} -> {units}, {epochs} epoch(s)"
+            + (f", noise={_describe(noise)}" if noise is not None else "")
+            + (f" level={level}" if level is not None else "")
+            + (f", sparsity={_describe(sparsity)}" if sparsity is not None else ""),
+            flush=True,
+        )
+    ae.check_data(h)  # the checks `fit` makes on arrays
+    start = time.time()
+    history = ae.fit(
+        _shuffled_batches(h, batch_size, kwargs["seed"]),
+        epochs=epochs,
+        validation_data=None if h_val is None else (h_val,),
+        shuffle=False,  # the dataset reshuffles every epoch itself
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    # The layer is done: its codes are computed once, and it is never
+    # trained again (its weights are copied into the stack). It is saved
+    # trainable, so that a reloaded layer restores its optimizer state.
+    h = ae.encode(h, batch_size=max(batch_size, 256))
+    if h_val is not None:
+        h_val = ae.encode(h_val, batch_size=max(batch_size, 256))
+    hist = _history_summary(history)
+    summary = {
+        "layer": i + 1,
+        "class": cls.__name__,
+        "input_dim": int(np.prod(ae.input_shape)),
+        "units": units,
+        "activation": activation,
+        "output_activation": kwargs["output_activation"],
+        "reconstruction_loss": kwargs["reconstruction_loss"],
+        "noise": _describe(noise),
+        "noise_level": level,
+        "sparsity": _describe(sparsity),
+        "epochs": epochs,
+        "seconds": round(seconds, 2),
+        "final": {k: v[-1] for k, v in hist.items() if v},
+        "history": hist,
+    }
+    return ae, h, h_val, summary
 
 
 def _export_all(stack, autoencoders, summary, export_dir, overwrite):
