@@ -149,81 +149,94 @@ def build_decoder(
         >>> dec.output_shape
         (None, 784)
     """
-    from keras_ae.layers.dense_transpose import DenseTranspose
-
     output_shape = tuple(output_shape)
     inputs = keras.Input(shape=(latent_dim,), name="code")
-    h = inputs
-    index = 100
-    if architecture == "dense":
-        features = int(math.prod(output_shape))
-        sizes = list(reversed(hidden_units))
+    if architecture != "dense":
+        h = _conv_decoder(inputs, output_shape, hidden_units, activation, output_activation, seed)
+    else:
         if tied_encoder is not None:
-            dense_layers = [
-                layer
-                for layer in tied_encoder.layers
-                if isinstance(layer, keras.layers.Dense)
-            ]
-            for i, layer in enumerate(reversed(dense_layers)):
-                last = i == len(dense_layers) - 1
-                h = DenseTranspose(
-                    layer,
-                    activation=output_activation if last else activation,
-                    dtype="float32" if last else None,
-                    name="output" if last else f"dense_{i}",
-                )(h)
+            h = _tied_dense_decoder(inputs, tied_encoder, activation, output_activation)
         else:
-            h = _dense_stack(h, sizes, activation, seed, index)
-            index += len(sizes)
-            h = keras.layers.Dense(
-                features,
-                activation=output_activation,
-                kernel_initializer=_initializer(seed, index),
-                dtype="float32",
-                name="output",
-            )(h)
+            h = _dense_decoder(inputs, output_shape, hidden_units, activation,
+                               output_activation, seed)
         if len(output_shape) > 1:
             h = keras.layers.Reshape(output_shape, dtype="float32", name="reshape")(h)
-    else:
-        height, width, channels = output_shape
-        filters = list(hidden_units)
-        dh, dw = conv_downsampled_shape(output_shape, len(filters))
-        h = keras.layers.Dense(
-            dh * dw * filters[-1],
+    return keras.Model(inputs, h, name=name)
+
+
+# Initializer seeds of decoder layers start at this index (encoders start at 0).
+_DECODER_INDEX = 100
+
+
+def _dense_decoder(h, output_shape, hidden_units, activation, output_activation, seed):
+    """Dense layers mirroring the encoder's, then the output layer."""
+    sizes = list(reversed(hidden_units))
+    h = _dense_stack(h, sizes, activation, seed, _DECODER_INDEX)
+    return keras.layers.Dense(
+        int(math.prod(output_shape)),
+        activation=output_activation,
+        kernel_initializer=_initializer(seed, _DECODER_INDEX + len(sizes)),
+        dtype="float32",
+        name="output",
+    )(h)
+
+
+def _tied_dense_decoder(h, tied_encoder, activation, output_activation):
+    """A `DenseTranspose` of every Dense layer of ``tied_encoder``, top first."""
+    from keras_ae.layers.dense_transpose import DenseTranspose
+
+    dense_layers = [
+        layer for layer in tied_encoder.layers if isinstance(layer, keras.layers.Dense)
+    ]
+    for i, layer in enumerate(reversed(dense_layers)):
+        last = i == len(dense_layers) - 1
+        h = DenseTranspose(
+            layer,
+            activation=output_activation if last else activation,
+            dtype="float32" if last else None,
+            name="output" if last else f"dense_{i}",
+        )(h)
+    return h
+
+
+def _conv_decoder(h, output_shape, hidden_units, activation, output_activation, seed):
+    """Dense projection, transposed convolutions (stride 2), crop, output conv."""
+    height, width, channels = output_shape
+    filters = list(hidden_units)
+    dh, dw = conv_downsampled_shape(output_shape, len(filters))
+    index = _DECODER_INDEX
+    h = keras.layers.Dense(
+        dh * dw * filters[-1],
+        activation=activation,
+        kernel_initializer=_initializer(seed, index),
+        name="project",
+    )(h)
+    index += 1
+    h = keras.layers.Reshape((dh, dw, filters[-1]), name="reshape")(h)
+    for i, f in enumerate(reversed(filters)):
+        h = keras.layers.Conv2DTranspose(
+            f,
+            3,
+            strides=2,
+            padding="same",
             activation=activation,
             kernel_initializer=_initializer(seed, index),
-            name="project",
+            name=f"deconv_{i}",
         )(h)
         index += 1
-        h = keras.layers.Reshape((dh, dw, filters[-1]), name="reshape")(h)
-        for i, f in enumerate(reversed(filters)):
-            h = keras.layers.Conv2DTranspose(
-                f,
-                3,
-                strides=2,
-                padding="same",
-                activation=activation,
-                kernel_initializer=_initializer(seed, index),
-                name=f"deconv_{i}",
-            )(h)
-            index += 1
-        up_h, up_w = dh * 2 ** len(filters), dw * 2 ** len(filters)
-        crop_h, crop_w = up_h - height, up_w - width
-        if crop_h or crop_w:
-            h = keras.layers.Cropping2D(
-                (
-                    (crop_h // 2, crop_h - crop_h // 2),
-                    (crop_w // 2, crop_w - crop_w // 2),
-                ),
-                name="crop",
-            )(h)
-        h = keras.layers.Conv2D(
-            channels,
-            3,
-            padding="same",
-            activation=output_activation,
-            kernel_initializer=_initializer(seed, index),
-            dtype="float32",
-            name="output",
+    up_h, up_w = dh * 2 ** len(filters), dw * 2 ** len(filters)
+    crop_h, crop_w = up_h - height, up_w - width
+    if crop_h or crop_w:
+        h = keras.layers.Cropping2D(
+            ((crop_h // 2, crop_h - crop_h // 2), (crop_w // 2, crop_w - crop_w // 2)),
+            name="crop",
         )(h)
-    return keras.Model(inputs, h, name=name)
+    return keras.layers.Conv2D(
+        channels,
+        3,
+        padding="same",
+        activation=output_activation,
+        kernel_initializer=_initializer(seed, index),
+        dtype="float32",
+        name="output",
+    )(h)
