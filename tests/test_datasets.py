@@ -78,6 +78,7 @@ def test_info_and_image_shapes():
         "digits": (8, 8, 1),
         "fashion_mnist": (28, 28, 1),
         "mnist": (28, 28, 1),
+        "shapes": (32, 32, 1),
     }
     facts = datasets.info("fashion_mnist")
     assert facts["image_shape"] == (28, 28, 1) and facts["num_features"] == 784
@@ -426,3 +427,18 @@ def test_make_dataset_validation(kwargs, message):
 def test_make_dataset_empty_dir(tmp_path):
     with pytest.raises(ValueError, match="at least one .npy or .npz shard"):
         datasets.make_dataset(tmp_path)
+
+
+def test_load_data_shapes_is_the_factor_set_split_reproducibly():
+    (x, f), (x_test, f_test) = datasets.load_data("shapes")
+    info = datasets.info("shapes")
+    assert x.shape == (info["num_train"], 32 * 32) and x_test.shape == (info["num_test"], 1024)
+    assert f.shape == (len(x), 5) and f.dtype == np.int32
+    assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+    # Every grid point once, in train or test.
+    grid = {tuple(r) for r in np.concatenate([f, f_test])}
+    assert len(grid) == 3 * 4 * 6 * 8 * 8
+    (x2, f2), _ = datasets.load_data("shapes", flatten=False)
+    np.testing.assert_array_equal(x2.reshape(len(x2), -1), x)
+    np.testing.assert_array_equal(f2, f)
+

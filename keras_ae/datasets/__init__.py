@@ -8,12 +8,14 @@
 | `readers` | idx and ``.npz`` readers, the array checks (`load_npz`) |
 | `dataset` | `Dataset` (train/test arrays of one run), `load_dataset(name or .npz)` |
 | `streaming` | `make_dataset`: a `tf.data.Dataset`, shards streamed from disk |
+| `shapes` | a dSprites-like set with known generative factors, drawn on the fly |
 
 Every loader returns ``(x_train, y_train), (x_test, y_test)`` with ``x``
 float32 in ``[0, 1]`` (flattened to ``(N, H * W)`` by default, or
 ``(N, H, W, 1)`` with ``flatten=False``) and ``y`` int32 class labels.
 """
 
+from keras_ae.datasets import shapes
 from keras_ae.datasets.catalog import DATASETS
 from keras_ae.datasets.catalog import IMAGE_SHAPES
 from keras_ae.datasets.catalog import info
@@ -44,4 +46,5 @@ __all__ = [
     "read_idx",
     "read_npz",
     "search_paths",
+    "shapes",
 ]

@@ -5,17 +5,19 @@
 | ``"digits"``      | 1500 / 297     | (8, 8, 1)   | `sklearn.datasets.load_digits` (embedded) |
 | ``"fashion_mnist"`` | 60000 / 10000 | (28, 28, 1) | local idx/npz copies, else Keras download |
 | ``"mnist"``       | 60000 / 10000  | (28, 28, 1) | local idx/npz copies, else Keras download |
+| ``"shapes"``      | 4147 / 461     | (32, 32, 1) | drawn on the fly (`keras_ae.datasets.shapes`); ``y`` = 5 factor indices |
 """
 
 import numpy as np
 
-DATASETS = ("digits", "fashion_mnist", "mnist")
+DATASETS = ("digits", "fashion_mnist", "mnist", "shapes")
 
 
 IMAGE_SHAPES = {
     "digits": (8, 8, 1),
     "fashion_mnist": (28, 28, 1),
     "mnist": (28, 28, 1),
+    "shapes": (32, 32, 1),
 }
 
 
@@ -45,6 +47,11 @@ _INFO = {
         "num_train": 60000,
         "num_test": 10000,
         "class_names": tuple(str(i) for i in range(10)),
+    },
+    "shapes": {
+        "num_train": 4147,
+        "num_test": 461,
+        "class_names": ("square", "ellipse", "triangle"),
     },
 }
 

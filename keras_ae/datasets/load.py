@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_ae.datasets.catalog import IMAGE_SHAPES
 from keras_ae.datasets.catalog import info
+from keras_ae.datasets import shapes
 from keras_ae.datasets.catalog import check_name
 from keras_ae.datasets.files import load_idx_dataset
 
@@ -17,7 +18,9 @@ def load_data(name, *, flatten=True):
     """Loads a named dataset as float32 images in [0, 1] and int labels.
 
     Args:
-        name: ``"digits"``, ``"fashion_mnist"`` or ``"mnist"``.
+        name: ``"digits"``, ``"fashion_mnist"``, ``"mnist"`` or ``"shapes"``
+            (whose ``y`` are the int32 ``(N, 5)`` indices of its generative
+            factors, `keras_ae.datasets.shapes.FACTOR_NAMES`).
         flatten: if True (default) images are returned as ``(N, H * W)``
             vectors, otherwise as ``(N, H, W, 1)`` arrays.
 
@@ -41,6 +44,8 @@ def load_data(name, *, flatten=True):
     ```
     """
     name = check_name(name)
+    if name == "shapes":
+        return shapes.load_data(flatten=flatten)
     if name == "digits":
         (x_train, y_train), (x_test, y_test) = _load_digits_uint()
         scale = 16.0
