@@ -233,6 +233,8 @@ def test_export_endpoints_match_the_numpy_api():
         _np(endpoints["sample_from_noise"].fn(noise=ops.convert_to_tensor(noise))["samples"]),
         images, atol=1e-5,
     )
+    assert model.prior_noise_spec() == {"noise": {"distribution": "uniform", "shape": (2, 2)}}
+    np.testing.assert_array_equal(_np(model.codes_from_noise({"noise": noise})), grid)
     # Inverse CDF against NumPy.
     cdf = np.cumsum(_np(model.prior_counts) / _np(model.prior_counts).sum(-1, keepdims=True), -1)
     expected = np.minimum((noise[..., None] >= cdf[None]).sum(-1), 7)

@@ -7,6 +7,7 @@ from keras import ops
 from keras_ae import data_checks
 from keras_ae import losses
 from keras_ae import networks
+from keras_ae import rng
 from keras_ae import validation
 from keras_ae.backend import phases
 from keras_ae.layers.vector_quantizer import VectorQuantizer
@@ -365,13 +366,27 @@ class VQVAE(BaseAutoencoder):
             )
         return counts / total
 
+    def prior_noise_spec(self):
+        """The noise the prior transforms: ``{"noise": uniform [0, 1) (h, w)}``."""
+        return {"noise": {"distribution": "uniform", "shape": tuple(self.grid_shape)}}
+
+    def draw_prior_noise(self, n, seed):
+        """``{"noise": (n, h, w)}`` uniform draws from the seed tensor ``seed``."""
+        return {"noise": rng.uniform((n,) + tuple(self.grid_shape), seed)}
+
     def codes_from_noise(self, noise):
         """Prior code grids from uniform noise, as an int32 tensor ``(n, h, w)``.
 
         Inverse-CDF sampling of the per-position categorical prior: the
-        index at ``(i, j)`` is the number of cumulative probabilities below
-        ``noise[:, i, j]`` (noise uniform in ``[0, 1)``).
+        index at ``(i, j)`` is the number of cumulative probabilities at or
+        below ``noise[:, i, j]`` (noise uniform in ``[0, 1)``).
+
+        Args:
+            noise: ``{"noise": (n, h, w)}`` (`prior_noise_spec`) or the
+                tensor itself.
         """
+        if isinstance(noise, dict):
+            noise = noise["noise"]
         counts = ops.convert_to_tensor(self.prior_counts)
         cdf = ops.cumsum(counts / ops.sum(counts, axis=-1, keepdims=True), axis=-1)
         u = ops.cast(noise, "float32")[..., None]
