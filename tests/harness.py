@@ -111,7 +111,7 @@ _SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
 CONDITIONAL_CASES = _available(
     [
         ModelCase(
-            "aae_supervised",
+            "supervised_aae",
             "SupervisedAAE",
             dict(_SMALL, num_classes=3),
             y=LABELS,
@@ -196,7 +196,7 @@ MODEL_CASES = _available(
         ),
         ModelCase("aae", "AdversarialAutoencoder", dict(_SMALL), generative=True),
         ModelCase(
-            "aae_label_conditioned",
+            "label_conditioned_aae",
             "LabelConditionedAAE",
             dict(_SMALL, num_classes=3),
             y=SOME_LABELS,
@@ -204,7 +204,7 @@ MODEL_CASES = _available(
             hold_fixed=fixed_prior_draws,
         ),
         ModelCase(
-            "aae_semi_supervised",
+            "semi_supervised_aae",
             "SemiSupervisedAAE",
             dict(_SMALL, num_classes=3),
             y=SOME_LABELS,
@@ -212,7 +212,7 @@ MODEL_CASES = _available(
             hold_fixed=fixed_prior_draws,
         ),
         ModelCase(
-            "aae_clustering",
+            "clustering_aae",
             "ClusteringAAE",
             dict(_SMALL, num_clusters=3),
             generative=True,

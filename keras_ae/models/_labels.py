@@ -11,7 +11,6 @@ import numpy as np
 from keras import ops
 
 from keras_ae import data_checks
-from keras_ae.models import base
 
 #: The label of an unlabelled example.
 UNLABELLED = -1
@@ -111,7 +110,7 @@ class LabelledData:
                 "Received: a dataset"
             )
         x = self._check_x(x, prefix + "x", check_range=True)
-        if not base._is_array_like(x):
+        if not isinstance(x, np.ndarray):  # arrays come back as NumPy
             return x, y, sample_weight
         labels = self._labels_or_default(y, len(x), prefix + "labels")
         if sample_weight is not None:

@@ -87,11 +87,16 @@ class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
                 lambda total: self.prior.draw_noise(total, d, seed)[name], n
             )
 
-        components = self.prior._components_of(noise("component_noise"))
+        uniform = noise("component_noise")
         if labels is not None:
-            labels = ops.cast(labels, "int32")
-            components = ops.where(labels >= 0, labels, components)
-        return self.prior._from_components(components, noise("noise"))
+            # The component is floor(num_classes * uniform): a labelled row
+            # gets the uniform value at the centre of its label's interval.
+            k = float(self.num_classes)
+            centre = (ops.cast(labels, "float32") + 0.5) / k
+            uniform = ops.where(labels >= 0, centre, uniform)
+        return self.prior.from_noise(
+            {"component_noise": uniform, "noise": noise("noise")}
+        )
 
     def _with_label(self, z, labels):
         cond = _labels.one_hot(labels, self.num_classes, unlabelled_slot=True)
