@@ -30,6 +30,8 @@ class FakeModel:
         self.latent_dim = latent_dim
         rng = np.random.default_rng(seed)
         self.w = rng.normal(size=(int(np.prod(input_shape)), latent_dim)) / 4
+        # Declares the capability as keras_ae models do (`BaseAutoencoder.generative`).
+        self.generative = generative
         if generative:
             self.sample = self._sample
 
