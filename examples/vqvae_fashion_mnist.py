@@ -28,14 +28,18 @@ code of 49 numbers, one per position of the 7x7 grid. Without restarts only
 9-11 of the 512 codes are ever used (the codebook starts uniform in
 [-1, 1]); restarts keep nearly all of them in use.
 
-TensorFlow, not JAX: on this CPU the conv networks ran ~10x slower per step
-under JAX than under TensorFlow (2.9 s vs 0.59 s per batch of 128 at a load
-average of 10), so the 10-minute bound only fits these runs on TensorFlow.
-The same model on JAX (KERAS_BACKEND=jax, EMA + restarts, 1 epoch on 10000
-images = 79 steps, 262 s) used 54.5% of the codebook (perplexity 106, test
-MSE 0.0197): the codebook was still filling up after 79 steps (the
-TensorFlow run took 705); a JAX run of the full budget did not fit the
-10-minute bound on this machine.
+TensorFlow for the full table: on this CPU the conv networks ran 4-10x
+slower per step under JAX than under TensorFlow (e.g. 2.9 s vs 0.59 s per
+batch of 128 at a load average of 10), so only shorter JAX runs fit the
+10-minute bound. On JAX (KERAS_BACKEND=jax, seed 0), EMA + restarts:
+
+    budget                         codes used   perplexity   test MSE   time
+    1 epoch on 10000 (79 steps)    54.5% (279)     106        0.01973    262 s
+    2 epochs on 10000 (158 steps)  66.4% (340)     138        0.01365    277 s
+    3 epochs on 12000 (282 steps)  86.7% (444)     170        0.01047    253 s
+    conv Autoencoder (49-d), 282 steps  -            -        0.01913    232 s
+
+    KERAS_BACKEND=jax python examples/vqvae_fashion_mnist.py --epochs 3 --train-size 12000
 """
 
 import argparse
