@@ -220,6 +220,14 @@ MODEL_CASES = _available(
         ),
         ModelCase("contractive", "ContractiveAutoencoder", dict(_SMALL)),
         ModelCase(
+            "vqvae",
+            "VQVAE",
+            dict(input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=3, hidden_units=(4, 8),
+                 architecture="conv", seed=1),
+            x=X_IMG,
+            generative=True,
+        ),
+        ModelCase(
             "stacked",
             "StackedAutoencoder",
             dict(input_shape=(16,), layer_units=(8, 4), seed=1),

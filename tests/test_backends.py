@@ -249,7 +249,7 @@ def test_every_model_runs_its_public_api_here(tmp_path):
         logs = model.evaluate(case.x, verbose=0, return_dict=True)
         assert np.isfinite(logs["loss"]), case.id
         codes = model.encode(case.x)
-        assert codes.shape == (len(case.x), model.latent_dim)
+        assert codes.shape == (len(case.x),) + model.code_shape
         assert model.decode(codes).shape == case.x.shape
         if case.generative:
             assert model.sample(3, seed=0).shape == (3,) + case.x.shape[1:]

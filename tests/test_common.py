@@ -62,14 +62,14 @@ def test_encode_decode_reconstruct_shapes(case):
     model = case.make()
     n = len(case.x)
     z = model.encode(case.x)
-    assert z.shape == (n, model.latent_dim)
+    assert z.shape == (n,) + model.code_shape
     x_hat = model.decode(z)
     assert x_hat.shape == case.x.shape
     assert model.reconstruct(case.x).shape == case.x.shape
     # Any length: larger than the internal batch, and a single example.
     big = np.concatenate([case.x] * (300 // len(case.x) + 1))[:300]
-    assert model.encode(big, batch_size=64).shape == (300, model.latent_dim)
-    assert model.encode(case.x[:1]).shape == (1, model.latent_dim)
+    assert model.encode(big, batch_size=64).shape == (300,) + model.code_shape
+    assert model.encode(case.x[:1]).shape == (1,) + model.code_shape
 
 
 @CASES

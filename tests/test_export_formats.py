@@ -39,6 +39,10 @@ def _params(cases):
             marks.append(pytest.mark.slow)
         if case.cls_name in NEEDS_OWN_ENDPOINTS:
             marks.append(pytest.mark.xfail(reason="labelled decoder: needs its own export_endpoints"))
+        if case.cls_name == "VQVAE":
+            # The LiteRT converter rejects tf.BitwiseAnd in the nearest-code
+            # search; SavedModel and ONNX export (tests/test_vqvae.py).
+            marks.append(pytest.mark.xfail(strict=True, reason="VQ-VAE: no LiteRT conversion yet"))
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 

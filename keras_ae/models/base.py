@@ -198,6 +198,11 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
         """Shape of one example (without the batch dimension)."""
         return self.input_shape_
 
+    @property
+    def code_shape(self):
+        """Shape of one example's code from `encode`: ``(latent_dim,)``."""
+        return (self.latent_dim,)
+
     def build_encoder(self, hidden_units):
         """Builds the built-in encoder (subclasses may override)."""
         return networks.build_encoder(
