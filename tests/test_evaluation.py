@@ -89,3 +89,20 @@ def test_epoch_scalars_write_readable_tensorboard_events(tmp_path):
                 assert value.metadata.plugin_data.plugin_name == "scalars"
                 steps.append(event.step)
         assert steps == [0, 1, 2]
+
+
+def test_run_figures_of_a_factor_labelled_dataset(tmp_path):
+    """shapes has (N, 5) factor labels: the scatter is coloured by the shape factor."""
+    from keras_ae.app import figures
+
+    (x, f), (x_test, f_test) = keras_ae.datasets.load_data("shapes")
+    data = keras_ae.datasets.Dataset(
+        "shapes", "test", x[:64], f[:64], x_test[:64], f_test[:64], image_shape=(32, 32, 1)
+    )
+    model = keras_ae.Autoencoder(input_shape=(1024,), latent_dim=2, hidden_units=(8,), seed=0)
+    model.compile()
+    history = model.fit(data.x_train, epochs=1, verbose=0)
+    notes = []
+    written = figures.make_all(model, recipes.get("autoencoder"), data, history, str(tmp_path),
+                               log=notes.append)
+    assert "latent_scatter.png" in written, notes

@@ -69,6 +69,8 @@ def make_all(model, recipe, data, history, out, log=print):
         written.append(name)
 
     count = min(len(x), MAX_SCATTER_POINTS)
+    if y is not None and np.ndim(y) == 2:
+        y = y[:, 0]  # factor-labelled data (shapes): colour by the first factor
     save("latent_scatter.png", plotting.latent_scatter, model, x[:count],
          labels=None if y is None else y[:count], label_names=_class_names(data))
     save("training_curves.png", plotting.training_curves, history)
