@@ -186,7 +186,7 @@ _TEXT = (".py", ".md", ".cfg", ".txt", ".toml", ".in", "")
 
 def _repo_text_files():
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "--cached"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.split()
     for rel in listed:

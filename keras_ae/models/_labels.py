@@ -84,6 +84,8 @@ class LabelledData:
     """
 
     labels_required = False
+    #: labels are checked against whole arrays: no `tf.data` input yet.
+    accepts_datasets = False
 
     def _labels_or_default(self, labels, n, name):
         if labels is None:

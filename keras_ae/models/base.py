@@ -88,6 +88,9 @@ class BaseAutoencoder(backend.TrainerMixin, keras.Model):
     #: prior-noise methods (`prior_noise_spec`, `draw_prior_noise`,
     #: `codes_from_noise`).
     generative = False
+    #: whether `fit`/`evaluate` take a `tf.data.Dataset` (models that take
+    #: labels accept arrays only).
+    accepts_datasets = True
 
     def __init__(
         self,
