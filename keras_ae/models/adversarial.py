@@ -524,10 +524,27 @@ class AdversarialAutoencoder(BaseAutoencoder):
         codes = self.encoder(x, training=True)
         return self._reconstruction_terms(codes, y, sample_weight, True)
 
+    def _prior_for(self, codes, y):
+        """Prior draws the discriminator sees beside ``codes`` (hook: the
+        label-conditioned AAE draws from each label's component)."""
+        del y
+        return self.draw_prior(codes, training=True)
+
+    def _discriminator_view(self, z, y):
+        """What the discriminator reads for codes or prior draws ``z`` (hook:
+        labelled AAEs append the one-hot label)."""
+        del y
+        return z
+
     def _discriminator_phase(self, x, y, sample_weight):
         codes = ops.stop_gradient(self.encoder(x, training=True))
-        real = self.draw_prior(codes, training=True)
-        d_loss, d_acc, _ = self._discriminator_terms(real, codes, sample_weight, True)
+        real = self._prior_for(codes, y)
+        d_loss, d_acc, _ = self._discriminator_terms(
+            self._discriminator_view(real, y),
+            self._discriminator_view(codes, y),
+            sample_weight,
+            True,
+        )
         terms = {
             "discriminator_loss": d_loss + self._sum_losses(self.discriminator),
             "discriminator_accuracy": d_acc,
@@ -536,7 +553,8 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     def _generator_phase(self, x, y, sample_weight):
         codes = self.encoder(x, training=True)
-        g_loss = self._generator_loss(self._logits(codes, True), sample_weight)
+        logits = self._logits(self._discriminator_view(codes, y), True)
+        g_loss = self._generator_loss(logits, sample_weight)
         terms = {
             "generator_loss": g_loss,
             "generator_objective": self.adversarial_weight * g_loss,

@@ -107,28 +107,11 @@ class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
         codes = self.encoder(x, training=True)
         return self._reconstruction_terms(codes, x, sample_weight, True)
 
-    def _discriminator_phase(self, x, labels, sample_weight):
-        codes = ops.stop_gradient(self.encoder(x, training=True))
-        real = self.draw_prior(codes, labels, training=True)
-        d_loss, d_acc, _ = self._discriminator_terms(
-            self._with_label(real, labels),
-            self._with_label(codes, labels),
-            sample_weight,
-            True,
-        )
-        return {
-            "discriminator_loss": d_loss + self._sum_losses(self.discriminator),
-            "discriminator_accuracy": d_acc,
-        }, None
+    def _prior_for(self, codes, labels):
+        return self.draw_prior(codes, labels, training=True)
 
-    def _generator_phase(self, x, labels, sample_weight):
-        codes = self.encoder(x, training=True)
-        logits = self._logits(self._with_label(codes, labels), True)
-        g_loss = self._generator_loss(logits, sample_weight)
-        return {
-            "generator_loss": g_loss,
-            "generator_objective": self.adversarial_weight * g_loss,
-        }, None
+    def _discriminator_view(self, z, labels):
+        return self._with_label(z, labels)
 
     def compute_loss_terms(self, x, y, sample_weight=None, training=False):
         """All loss terms of one batch; ``y`` are the labels (or None)."""

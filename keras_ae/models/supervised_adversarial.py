@@ -163,28 +163,8 @@ class SupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
         return terms, y_pred
 
-    def _discriminator_phase(self, x, labels, sample_weight):
-        codes = ops.stop_gradient(self.encoder(x, training=True))
-        real = self.draw_prior(codes, training=True)
-        d_loss, d_acc, _ = self._discriminator_terms(
-            self._discriminator_input(real, labels),
-            self._discriminator_input(codes, labels),
-            sample_weight,
-            True,
-        )
-        return {
-            "discriminator_loss": d_loss + self._sum_losses(self.discriminator),
-            "discriminator_accuracy": d_acc,
-        }, None
-
-    def _generator_phase(self, x, labels, sample_weight):
-        codes = self.encoder(x, training=True)
-        logits = self._logits(self._discriminator_input(codes, labels), True)
-        g_loss = self._generator_loss(logits, sample_weight)
-        return {
-            "generator_loss": g_loss,
-            "generator_objective": self.adversarial_weight * g_loss,
-        }, None
+    def _discriminator_view(self, z, labels):
+        return self._discriminator_input(z, labels)
 
     # ------------------------------------------------------------- inference
     def _labels_for(self, labels, n):
