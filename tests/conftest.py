@@ -62,7 +62,7 @@ KNOWN_GAPS = {
     **{
         f"tests/test_multiworker.py::test_two_workers_match_single_process[{case}]":
         "not yet under MultiWorkerMirroredStrategy"
-        for case in ("semi_supervised_aae", "clustering_aae", "vqvae")
+        for case in ("semi_supervised_aae", "clustering_aae")
     },
 }
 

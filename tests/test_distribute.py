@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+from keras import ops  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -27,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 import keras_ae  # noqa: E402
 from harness import MODEL_CASES  # noqa: E402
 from harness import X_FLAT  # noqa: E402
+from harness import X_IMG  # noqa: E402
 from harness import ModelCase  # noqa: E402
 from harness import assert_weights_close  # noqa: E402
 from harness import compile_sgd  # noqa: E402
@@ -77,18 +79,8 @@ REGULARIZED_CASES = [
         dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1),
     )
 ]
-# Known gap: each replica updates the VQ-VAE's codebook statistics from its
-# own slice of the batch (not all-reduced yet), so its step differs from
-# the one-device step. Strict: the mark must go when that is fixed.
-_PER_REPLICA_STATISTICS = pytest.mark.xfail(
-    strict=True, reason="VQ-VAE codebook statistics are per replica under tf.distribute"
-)
 PARITY_CASES = pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, id=c.id, marks=[_PER_REPLICA_STATISTICS] if c.cls_name == "VQVAE" else [])
-        for c in MODEL_CASES + REGULARIZED_CASES
-    ],
+    "case", [pytest.param(c, id=c.id) for c in MODEL_CASES + REGULARIZED_CASES]
 )
 # The VQ-VAE's only random draw (dead-code restart candidates) never changes
 # a step's losses: the per-replica noise tests do not apply to it.
@@ -176,6 +168,29 @@ def test_one_step_matches_single_device(case, mirrored_strategy):
         assert 0.8 < ratio < 1.25, ratio
     else:
         _assert_parity(start, ref, xla)
+
+
+@pytest.mark.parametrize("ema", [True, False], ids=["ema", "gradient"])
+def test_vqvae_codebook_statistics_and_restarts_match_single_device(ema, mirrored_strategy):
+    """Codebook counts and sums are summed over the replicas, and dead-code
+    restarts draw the same global-batch rows on every replica: two replicas
+    make the one-device update, every code restarted (threshold 1e3)."""
+
+    def make():
+        return keras_ae.VQVAE(
+            input_shape=(8, 8, 1), num_embeddings=8, embedding_dim=3, hidden_units=(4, 8),
+            architecture="conv", seed=1, ema=ema, restart_threshold=1e3,
+        )
+
+    x = X_IMG[:BATCH]
+    start, (ref, _), (dist, _) = _one_step_pair(make, x, mirrored_strategy)
+    # Every code was restarted: each codebook row is one of the step's
+    # encoder outputs (the encoder before the update, i.e. a fresh model's).
+    codebook = ops.convert_to_numpy(ref.quantizer.embeddings)
+    codes = ops.convert_to_numpy(make().encoder(x)).reshape(-1, 3)
+    nearest = np.min(np.sum((codebook[:, None] - codes[None]) ** 2, -1), axis=1)
+    assert np.max(nearest) < 1e-4, nearest
+    _assert_parity(start, ref, dist)
 
 
 def test_regularizer_losses_take_part_in_the_parity_step():

@@ -80,6 +80,20 @@ def global_batch_mean(values):
     return total / count
 
 
+def global_sum(values):
+    """``values`` (float32) summed over the replicas; on one replica, unchanged.
+
+    For statistics that every replica must update identically (the VQ-VAE's
+    codebook counts and sums): each replica passes its own sum over its
+    slice and receives the sum over the global batch.
+    """
+    values = ops.cast(values, "float32")
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        values = ctx.all_reduce("SUM", values)
+    return values
+
+
 def global_batch(values):
     """The rows of every replica's ``values`` and this replica's first row.
 

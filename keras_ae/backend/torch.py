@@ -9,6 +9,7 @@ import torch
 from keras_ae.backend import phases
 from keras_ae.backend._single import global_batch  # noqa: F401
 from keras_ae.backend._single import global_batch_mean  # noqa: F401
+from keras_ae.backend._single import global_sum  # noqa: F401
 from keras_ae.backend._single import num_replicas  # noqa: F401
 from keras_ae.backend._single import replica_id  # noqa: F401
 from keras_ae.backend._single import replica_seed  # noqa: F401

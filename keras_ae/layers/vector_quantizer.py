@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_ae import backend
 from keras_ae import rng
 from keras_ae import validation
 from keras_ae.layers.random_layer import RandomLayer
@@ -41,8 +42,10 @@ class VectorQuantizer(RandomLayer):
     precision); the quantized output is cast back to the input dtype. The
     EMA and usage statistics are non-trainable weights updated by variable
     assignment, which `keras_ae.backend` applies on every backend (carried
-    out of the jitted step on JAX). Under `tf.distribute` each replica
-    updates the statistics from its own slice of the batch.
+    out of the jitted step on JAX). Under `tf.distribute` the counts and
+    sums are summed over the replicas and restart candidates are drawn from
+    the global batch with a seed shared by the replicas, so every replica
+    makes the one-device update.
 
     Args:
         num_embeddings: codebook size K.
@@ -194,19 +197,22 @@ class VectorQuantizer(RandomLayer):
         }
 
     def _update_statistics(self, flat, one_hot, counts):
+        # Global-batch statistics: identical on every replica.
         d = self.decay
-        cluster_size = d * self.cluster_size + (1.0 - d) * counts
+        cluster_size = d * self.cluster_size + (1.0 - d) * backend.global_sum(counts)
         candidates = None
         if self.restart_dead_codes:
-            rows = rng.randint((self.num_embeddings,), ops.shape(flat)[0], self.next_seed())
-            candidates = ops.take(flat, rows, axis=0)
+            every_row, _ = backend.global_batch(flat)
+            seed = self.seed_generator.next()  # the same on every replica
+            rows = rng.randint((self.num_embeddings,), ops.shape(every_row)[0], seed)
+            candidates = ops.take(every_row, rows, axis=0)
         if not self.ema:
             self.cluster_size.assign(cluster_size)
             if candidates is not None:
                 self.restart_candidates.assign(candidates)
             return
-        embedding_sum = d * self.embedding_sum + (1.0 - d) * ops.matmul(
-            ops.transpose(one_hot), flat
+        embedding_sum = d * self.embedding_sum + (1.0 - d) * backend.global_sum(
+            ops.matmul(ops.transpose(one_hot), flat)
         )
         if candidates is not None:
             dead = (cluster_size < self.restart_threshold)[:, None]
