@@ -19,6 +19,7 @@ import keras_ae  # noqa: E402
 from keras_ae import anomaly  # noqa: E402
 from keras_ae.anomaly import Detector  # noqa: E402
 from keras_ae.anomaly import detector as detector_module  # noqa: E402
+from keras_ae.anomaly import scaling  # noqa: E402
 from keras_ae.anomaly import scores  # noqa: E402
 
 SMALL = dict(input_shape=(16,), latent_dim=4, hidden_units=(8,), seed=1)
@@ -175,6 +176,149 @@ def test_fixed_threshold_and_score_kwargs():
         s, scores.negative_log_likelihood(vae, X_TEST[:10], num_samples=4)
     )
     np.testing.assert_array_equal(detector.predict(X_TEST[:10]), s > 10.0)
+
+
+# ------------------------------------------------------ standardised errors
+def test_feature_scale_is_the_std_plus_the_offset():
+    np.testing.assert_allclose(
+        scaling.feature_scale(X_TRAIN, offset=0.05),
+        X_TRAIN.astype("float64").std(axis=0) + 0.05, rtol=1e-12,
+    )
+    assert scaling.DEFAULT_OFFSET == 0.1
+    np.testing.assert_allclose(
+        scaling.feature_scale(X_TRAIN), X_TRAIN.astype("float64").std(axis=0) + 0.1
+    )
+
+
+@pytest.mark.backends
+def test_standardized_reconstruction_error_equals_numpy(ae):
+    x = np.concatenate([X_TEST[:40], X_ANOM[:10]])
+    scale = X_TRAIN.astype("float64").std(axis=0) + 0.1
+    x_hat = ae.reconstruct(x).astype("float64")
+    expected_per_feature = ((x_hat - x) / scale) ** 2
+    got = scores.reconstruction_error(ae, x, per_feature=True, feature_scale=scale)
+    np.testing.assert_allclose(got, expected_per_feature, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(
+        ae.score(x, feature_scale=scale), expected_per_feature.mean(axis=1), rtol=1e-6
+    )
+    detector = Detector(ae, standardize=True).fit_feature_scale(X_TRAIN)
+    np.testing.assert_allclose(detector.feature_scale, scale, rtol=1e-12)
+    np.testing.assert_allclose(detector.score(x), expected_per_feature.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(detector.feature_scores(x), expected_per_feature, rtol=1e-6)
+    # A plain detector scores the unweighted errors.
+    np.testing.assert_allclose(
+        Detector(ae).score(x), ((x_hat - x) ** 2).mean(axis=1), rtol=1e-6
+    )
+
+
+def test_standardized_errors_weigh_a_feature_that_never_varies(ae):
+    # Feature 5 is constant in the normal data: the same small error there
+    # is unusual, one on a feature of large spread is not.
+    x_train = X_TRAIN.copy()
+    x_train[:, 5] = 0.5
+    detector = Detector(ae, standardize=True, scale_offset=0.01).fit_feature_scale(x_train)
+    assert detector.feature_scale[5] == pytest.approx(0.01)
+    spread = int(np.argmax(detector.feature_scale))
+    x = np.repeat(X_TEST[:1], 2, axis=0)
+    x[:, 5] = 0.5
+    x[0, 5] += 0.1
+    x[1, spread] += 0.1
+    plain = Detector(ae).feature_scores(x)
+    weighted = detector.feature_scores(x)
+    assert np.argmax(weighted[0]) == 5
+    assert weighted[0, 5] / plain[0, 5] > 50 * weighted[1, spread] / plain[1, spread]
+
+
+def test_fit_threshold_fits_a_missing_feature_scale_on_its_data(ae):
+    detector = Detector(ae, standardize=True, scale_offset=0.2).fit_threshold(X_CAL, fpr=0.05)
+    np.testing.assert_allclose(
+        detector.feature_scale, X_CAL.astype("float64").std(axis=0) + 0.2, rtol=1e-12
+    )
+    assert detector.threshold == pytest.approx(np.quantile(detector.score(X_CAL), 0.95))
+    # New normal data: about 5% flagged (2000 calibration and 2000 test
+    # examples: the rate's standard error is ~0.007).
+    assert abs(detector.predict(X_TEST).mean() - 0.05) < 0.03
+    # A scale fitted first is kept.
+    fitted = Detector(ae, standardize=True).fit_feature_scale(X_TRAIN)
+    scale = fitted.feature_scale.copy()
+    fitted.fit_threshold(X_CAL, fpr=0.05)
+    np.testing.assert_array_equal(fitted.feature_scale, scale)
+
+
+@pytest.mark.backends
+def test_save_load_keeps_the_feature_scale(ae, tmp_path):
+    detector = Detector(ae, standardize=True, scale_offset=0.05)
+    detector.fit_feature_scale(X_TRAIN).fit_threshold(X_CAL[:300], fpr=0.05)
+    path = str(tmp_path / "std.keras")
+    detector.save(path)
+    with open(Detector.config_path(path)) as f:
+        config = json.load(f)
+    assert config["format_version"] == 2 and config["standardize"] is True
+    assert config["scale_offset"] == 0.05 and len(config["feature_scale"]) == 16
+    loaded = Detector.load(path)
+    assert loaded.standardize and loaded.scale_offset == 0.05
+    np.testing.assert_array_equal(loaded.feature_scale, detector.feature_scale)
+    x = np.concatenate([X_TEST[:100], X_ANOM[:20]])
+    np.testing.assert_allclose(loaded.score(x), detector.score(x), rtol=1e-5, atol=1e-9)
+    assert loaded.threshold == detector.threshold
+
+
+def test_version_1_detector_files_still_load(ae):
+    config = Detector(ae, threshold=0.1).get_config()
+    for key in ("standardize", "scale_offset", "feature_scale"):
+        del config[key]
+    config["format_version"] = 1
+    detector = Detector.from_config(config, ae)
+    assert detector.standardize is False and detector.feature_scale is None
+    assert detector.threshold == 0.1
+
+
+def test_standardize_bad_input_raises_clear_errors(ae):
+    vae = keras_ae.VAE(**SMALL)
+    good = X_TRAIN.std(axis=0) + 0.1
+    cases = [
+        (lambda: Detector(ae, standardize="yes"), "`standardize` must be True or False"),
+        (
+            lambda: Detector(vae, score="negative_elbo", standardize=True),
+            "unless score='reconstruction'",
+        ),
+        (lambda: Detector(ae, standardize=True, scale_offset=0.0), "`scale_offset` must be"),
+        (lambda: Detector(ae, standardize=True, scale_offset="a"), "`scale_offset` must be"),
+        (
+            lambda: Detector(ae, score_kwargs={"feature_scale": [1.0] * 16}),
+            "without `feature_scale`",
+        ),
+        (lambda: Detector(ae, standardize=True).score(X_TEST), "Expected a fitted feature scale"),
+        (
+            lambda: Detector(ae, standardize=True).feature_scores(X_TEST),
+            "Expected a fitted feature scale",
+        ),
+        (lambda: Detector(ae).fit_feature_scale(X_TRAIN), "`standardize` must be True"),
+        (
+            lambda: Detector(ae, standardize=True).fit_feature_scale(X_TRAIN[:1]),
+            "at least two examples",
+        ),
+        (
+            lambda: Detector(ae, standardize=True).fit_feature_scale(X_TRAIN[:, :8]),
+            r"Expected `x` of shape \(N, 16\)",
+        ),
+        (
+            lambda: scores.reconstruction_error(ae, X_TEST, feature_scale=good[:8]),
+            r"`feature_scale` must be an array of shape \(16,\)",
+        ),
+        (
+            lambda: scores.reconstruction_error(ae, X_TEST, feature_scale=good * 0),
+            "finite and > 0",
+        ),
+        (
+            lambda: scores.reconstruction_error(ae, X_TEST, feature_scale="wide"),
+            "`feature_scale` must be an array",
+        ),
+        (lambda: scaling.feature_scale(X_TRAIN, offset=-1), "`offset` must be"),
+    ]
+    for make, match in cases:
+        with pytest.raises(ValueError, match=match):
+            make()
 
 
 # --------------------------------------------------------------- save/load

@@ -6,7 +6,9 @@
 * `Detector`: a score plus a threshold fitted on held-out normal data at a
   target false-positive rate (or on unlabelled data at a contamination
   rate), calibrated probabilities, per-feature scores, save/load beside
-  the model's ``.keras`` file.
+  the model's ``.keras`` file; ``standardize=True`` weighs each feature's
+  reconstruction error by the spread of normal data
+  (`keras_ae.anomaly.scaling`).
 
 Example:
 ```python
@@ -17,6 +19,7 @@ s = anomaly.score(vae, x_test, kind="negative_log_likelihood", num_samples=100)
 ```
 """
 
+from keras_ae.anomaly import scaling
 from keras_ae.anomaly import scores
 from keras_ae.anomaly.detector import Detector
 from keras_ae.anomaly.scores import SCORES
@@ -31,6 +34,7 @@ __all__ = [
     "SCORES",
     "score",
     "scores",
+    "scaling",
     "reconstruction_error",
     "negative_log_likelihood",
     "negative_elbo",

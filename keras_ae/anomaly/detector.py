@@ -9,12 +9,15 @@ import keras
 import numpy as np
 
 from keras_ae import validation
+from keras_ae.anomaly import scaling
 from keras_ae.anomaly import scores as _scores
 
 #: ``format`` entry of a detector's JSON file.
 FORMAT = "keras_ae.anomaly.Detector"
-#: Version of that file's layout.
-FORMAT_VERSION = 1
+#: Version of that file's layout (2 added standardised reconstruction errors).
+FORMAT_VERSION = 2
+#: Layout versions `from_config` reads (a version-1 file is not standardised).
+READABLE_VERSIONS = (1, 2)
 #: Calibration sets larger than this are stored as this many + 1 quantiles.
 MAX_CALIBRATION_POINTS = 1000
 
@@ -68,6 +71,17 @@ class Detector:
       which about ``contamination`` is anomalous; its top ``contamination``
       fraction is flagged (pyod's convention).
 
+    With ``standardize=True`` (``"reconstruction"`` only) each feature's
+    squared error is divided by the square of its spread over normal data,
+    ``std + scale_offset`` (`keras_ae.anomaly.scaling.feature_scale`): the
+    error is measured in standardised units, so a small error on a pixel
+    that never varies in normal data counts more than the same error on a
+    pixel that varies a lot. `fit_feature_scale(x_normal)` fits the spread
+    (on the training data, say); otherwise `fit_threshold` fits it on its
+    own ``x`` first. The spread is saved with the detector. On Fashion-MNIST
+    one-class detection this lifts the autoencoder's mean ROC AUC from 0.913
+    to 0.92 (`benchmarks/ANOMALY_RESULTS.md`).
+
     The fitted scores also calibrate `predict_proba`: the empirical CDF of
     the calibration scores at each new score, i.e. the fraction of
     (normal) calibration examples scoring at most as high. Up to
@@ -87,6 +101,11 @@ class Detector:
         score_kwargs: optional dict of arguments of the score function, e.g.
             ``{"num_samples": 100}`` for ``"negative_log_likelihood"``
             (JSON-serializable, saved with the detector).
+        standardize: score reconstruction errors in standardised units
+            (divided by the squared per-feature spread of normal data).
+        scale_offset: a number > 0 added to each feature's standard
+            deviation (data units) when ``standardize``: 0.1 suits data in
+            [0, 1]; large values tend to the plain mean squared error.
 
     Example:
     ```python
@@ -99,10 +118,21 @@ class Detector:
     pixels = detector.feature_scores(x_test[:8])     # where it is anomalous
     detector.save("ae.keras")                        # + ae.detector.json
     detector = keras_ae.anomaly.Detector.load("ae.keras")
+    # standardised errors: spread fitted on the normal training data
+    detector = keras_ae.anomaly.Detector(ae, standardize=True)
+    detector.fit_feature_scale(x_normal_train).fit_threshold(x_normal_val, fpr=0.05)
     ```
     """
 
-    def __init__(self, model, score="reconstruction", threshold=None, score_kwargs=None):
+    def __init__(
+        self,
+        model,
+        score="reconstruction",
+        threshold=None,
+        score_kwargs=None,
+        standardize=False,
+        scale_offset=scaling.DEFAULT_OFFSET,
+    ):
         self.model = _scores._check_model(model)
         self.score_kind = _scores.check_kind(score)
         _scores.check_model_for(self.score_kind, model)
@@ -127,6 +157,25 @@ class Detector:
             ) from None
         self.score_kwargs = dict(score_kwargs)
         self.threshold = validation.number(threshold, "threshold", allow_none=True)
+        if not isinstance(standardize, (bool, np.bool_)):
+            raise ValueError(
+                f"`standardize` must be True or False. Received: standardize={standardize!r}"
+            )
+        if standardize and self.score_kind != "reconstruction":
+            raise ValueError(
+                "`standardize` must be False unless score='reconstruction' (it weighs "
+                f"per-feature errors). Received: standardize=True, score={self.score_kind!r}"
+            )
+        if "feature_scale" in self.score_kwargs:
+            raise ValueError(
+                "Expected `score_kwargs` without `feature_scale` (use `standardize=True` "
+                f"and `fit_feature_scale`). Received: score_kwargs={score_kwargs!r}"
+            )
+        self.standardize = bool(standardize)
+        self.scale_offset = validation.number(
+            scale_offset, "scale_offset", low=0.0, low_inclusive=False
+        )
+        self.feature_scale = None
         self.fpr = None
         self.contamination = None
         self.calibration_scores = None
@@ -136,14 +185,46 @@ class Detector:
     # ----------------------------------------------------------------- scores
     def score(self, x):
         """Anomaly scores of ``x``, shape ``(N,)`` float64 (higher: more anomalous)."""
-        return _scores.score(self.model, x, kind=self.score_kind, **self.score_kwargs)
+        return _scores.score(
+            self.model, x, kind=self.score_kind, **self.score_kwargs, **self._scale_kwargs()
+        )
+
+    def _scale_kwargs(self):
+        if not self.standardize:
+            return {}
+        if self.feature_scale is None:
+            raise ValueError(
+                "Expected a fitted feature scale with standardize=True: call "
+                "`fit_feature_scale(x_normal)` or `fit_threshold` first. "
+                "Received: feature_scale=None"
+            )
+        return {"feature_scale": self.feature_scale}
+
+    def fit_feature_scale(self, x):
+        """Fits the per-feature spread used by ``standardize=True`` on normal ``x``.
+
+        Args:
+            x: normal data (e.g. the model's training data), shape
+                ``(N,) + model.input_shape``, N >= 2.
+
+        Returns:
+            The detector (``fit_feature_scale(x).fit_threshold(...)`` chains).
+        """
+        if not self.standardize:
+            raise ValueError(
+                "`standardize` must be True to fit a feature scale. "
+                f"Received: standardize={self.standardize!r}"
+            )
+        x = _scores.check_x(self.model, x)
+        self.feature_scale = scaling.feature_scale(x, offset=self.scale_offset)
+        return self
 
     def feature_scores(self, x):
         """Per-feature squared reconstruction errors of ``x`` (shape of ``x``).
 
         Shows *where* an example is anomalous (e.g. which pixels). Only for
         the ``"reconstruction"`` score, whose per-example value is their
-        mean.
+        mean (standardised errors with ``standardize=True``).
         """
         if self.score_kind != "reconstruction":
             raise ValueError(
@@ -151,7 +232,9 @@ class Detector:
                 f"scores. Received: score={self.score_kind!r}"
             )
         kwargs = {k: v for k, v in self.score_kwargs.items() if k == "batch_size"}
-        return _scores.reconstruction_error(self.model, x, per_feature=True, **kwargs)
+        return _scores.reconstruction_error(
+            self.model, x, per_feature=True, **kwargs, **self._scale_kwargs()
+        )
 
     # -------------------------------------------------------------- threshold
     def fit_threshold(self, x, fpr=None, contamination=None):
@@ -167,6 +250,9 @@ class Detector:
 
         Returns:
             The detector (``fit_threshold(...).predict(x_test)`` chains).
+
+        With ``standardize=True`` and no feature scale fitted yet, the scale
+        is first fitted on ``x`` (`fit_feature_scale`).
         """
         if fpr is not None and contamination is not None:
             raise ValueError(
@@ -184,6 +270,8 @@ class Detector:
                 fpr, "fpr", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
             )
             rate = fpr
+        if self.standardize and self.feature_scale is None:
+            self.fit_feature_scale(x)
         values = self.score(x)
         if not np.all(np.isfinite(values)):
             raise ValueError(
@@ -249,6 +337,11 @@ class Detector:
             "score": self.score_kind,
             "score_kwargs": dict(self.score_kwargs),
             "threshold": self.threshold,
+            "standardize": self.standardize,
+            "scale_offset": self.scale_offset,
+            "feature_scale": (
+                None if self.feature_scale is None else self.feature_scale.tolist()
+            ),
             "fpr": self.fpr,
             "contamination": self.contamination,
             "num_calibration": self.num_calibration,
@@ -268,9 +361,9 @@ class Detector:
                 f"Expected a detector config with format={FORMAT!r}. Received: "
                 f"format={config.get('format') if isinstance(config, dict) else config!r}"
             )
-        if config.get("format_version") != FORMAT_VERSION:
+        if config.get("format_version") not in READABLE_VERSIONS:
             raise ValueError(
-                f"Expected a detector config of format_version={FORMAT_VERSION}. "
+                f"Expected a detector config of format_version in {READABLE_VERSIONS}. "
                 f"Received: format_version={config.get('format_version')!r}"
             )
         detector = cls(
@@ -278,7 +371,12 @@ class Detector:
             score=config["score"],
             threshold=config.get("threshold"),
             score_kwargs=config.get("score_kwargs") or {},
+            standardize=config.get("standardize", False),
+            scale_offset=config.get("scale_offset", scaling.DEFAULT_OFFSET),
         )
+        scale = config.get("feature_scale")
+        if scale is not None:
+            detector.feature_scale = scaling.check_feature_scale(scale, model.input_shape)
         detector.fpr = config.get("fpr")
         detector.contamination = config.get("contamination")
         detector.num_calibration = int(config.get("num_calibration") or 0)
@@ -374,5 +472,5 @@ class Detector:
     def __repr__(self):
         return (
             f"Detector(model={self.model.name!r}, score={self.score_kind!r}, "
-            f"threshold={self.threshold!r})"
+            f"threshold={self.threshold!r}, standardize={self.standardize!r})"
         )

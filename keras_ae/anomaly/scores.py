@@ -11,6 +11,7 @@ one call applies to the next).
 kind                            score                                models
 ==============================  ===================================  ==========================
 ``"reconstruction"``            mean squared error per feature       every model
+                                (optionally standardised)
 ``"negative_log_likelihood"``   ``-log p(x)``, importance-weighted   VAE
 ``"negative_elbo"``             ``-ELBO``                            VAE
 ``"prior_negative_log_density"``  ``-log p(f(x))`` of the code         AAE (models with a prior)
@@ -28,6 +29,7 @@ s = scores.score(aae, x_test, kind="prior_negative_log_density")
 
 import numpy as np
 
+from keras_ae.anomaly import scaling
 
 __all__ = [
     "SCORES",
@@ -51,7 +53,7 @@ def _check_model(model):
     return model
 
 
-def _check_x(model, x):
+def check_x(model, x):
     """``x`` as a float32 NumPy array of shape ``(N,) + input_shape``."""
     if isinstance(x, (str, bytes)) or x is None or np.isscalar(x):
         raise ValueError(
@@ -87,7 +89,7 @@ def _require(model, attribute, kind, what):
         )
 
 
-def reconstruction_error(model, x, per_feature=False, batch_size=None):
+def reconstruction_error(model, x, per_feature=False, batch_size=None, feature_scale=None):
     """Squared error of the deterministic reconstruction (`model.reconstruct`).
 
     Args:
@@ -96,14 +98,22 @@ def reconstruction_error(model, x, per_feature=False, batch_size=None):
         per_feature: return the squared error of every feature (shape of
             ``x``) instead of its mean over features.
         batch_size: batch size of the reconstruction loop.
+        feature_scale: optional array of shape ``model.input_shape`` (> 0):
+            each feature's error is divided by its scale squared, i.e.
+            measured in standardised units
+            (`keras_ae.anomaly.scaling.feature_scale` of normal data).
 
     Returns:
         ``(N,)`` mean squared errors, or ``(N,) + input_shape`` squared errors.
     """
     _check_model(model)
-    x = _check_x(model, x)
+    if feature_scale is not None:
+        feature_scale = scaling.check_feature_scale(feature_scale, model.input_shape)
+    x = check_x(model, x)
     x_hat = np.asarray(model.reconstruct(x, batch_size=batch_size), dtype="float64")
     err = np.square(x_hat - x.astype("float64"))
+    if feature_scale is not None:
+        err = err / np.square(feature_scale)
     if per_feature:
         return err
     return err.reshape(len(x), -1).mean(axis=1)
@@ -164,7 +174,7 @@ def prior_negative_log_density(aae, x, batch_size=None):
         ``(N,)`` float64 scores.
     """
     check_model_for("prior_negative_log_density", aae)
-    x = _check_x(aae, x)
+    x = check_x(aae, x)
     z = np.asarray(aae.encode(x, batch_size=batch_size), dtype="float32")
     return -np.asarray(_to_numpy(aae.prior.log_prob(z)), dtype="float64")
 
@@ -183,7 +193,7 @@ def jacobian_norm(model, x, batch_size=None):
     from keras_ae.models import contractive
 
     _check_model(model)
-    x = _check_x(model, x)
+    x = check_x(model, x)
     return contractive.jacobian_norm(model.encoder, x, batch_size=batch_size, reduction="none")
 
 
