@@ -22,6 +22,9 @@ backend of your choice; JAX is the fastest on CPU):
   each run by its own Python (``--pyod-python``, ``--alibi-python``: the
   interpreters of virtualenvs where those packages are installed) on the
   same data, passed through a temporary ``.npz`` file.
+* ``offset``: the ``scale_offset`` of standardised reconstruction errors,
+  chosen on a validation split of the training set (held-out normal images
+  and other classes' training images), the test AUC printed beside.
 
 Usage::
 
@@ -29,6 +32,7 @@ Usage::
     KERAS_BACKEND=jax python benchmarks/anomaly.py fpr --normal-class 0
     KERAS_BACKEND=jax python benchmarks/anomaly.py auc --epochs 10 \\
         --pyod-python PYOD_VENV/bin/python --alibi-python ALIBI_VENV/bin/python
+    KERAS_BACKEND=jax python benchmarks/anomaly.py offset --epochs 10
     python benchmarks/anomaly.py all --quick        # a smoke run, seconds
 
 Results are printed as Markdown and, with ``--out FILE.json``, written as JSON.
@@ -125,7 +129,16 @@ def _baseline_main(args):
         json.dump(fit_time.seconds(), f)
 
 
-def run_baseline(python, tool, x_fit, x_test, epochs, seed):
+def _thread_env(threads):
+    """Environment variables limiting OpenMP, torch and TensorFlow to ``threads``."""
+    if not threads:
+        return {}
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "TF_NUM_INTRAOP_THREADS": n,
+            "TF_NUM_INTEROP_THREADS": n}
+
+
+def run_baseline(python, tool, x_fit, x_test, epochs, seed, threads=None):
     """Scores of ``x_test`` by ``tool`` fitted on ``x_fit`` in ``python``, and the
     fit's wall and CPU seconds measured inside that process."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +153,8 @@ def run_baseline(python, tool, x_fit, x_test, epochs, seed):
             ],
             capture_output=True, text=True,
             # The baselines bring their own frameworks (alibi-detect: TensorFlow).
-            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow"),
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
+                     **_thread_env(threads)),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"{tool} failed:\n{proc.stderr[-3000:]}")
@@ -344,13 +358,55 @@ def measure_auc(args, data):
             if python:
                 try:
                     s, seconds[f"{tool}_ae"] = run_baseline(
-                        python, tool, x_fit, x_test, args.epochs, args.seed
+                        python, tool, x_fit, x_test, args.epochs, args.seed,
+                        threads=args.peer_threads,
                     )
                     row[f"{tool}_ae"] = _roc_auc(is_anomaly, s)
                 except RuntimeError as error:
                     row[f"{tool}_ae"] = None
                     print(str(error)[-1500:], file=sys.stderr)
         row["train_seconds"] = seconds
+        table.append(row)
+        print(json.dumps(row), flush=True)
+    return table
+
+
+def measure_offset(args, data):
+    """Chooses ``scale_offset`` on a validation split of the training set.
+
+    Per normal class: an autoencoder trained on the class's training images
+    but 1,000; validation = those 1,000 (normal) and 9,000 training images
+    of the other classes (anomalies). The test set is only scored beside.
+    """
+    keras, keras_ae = _setup()
+    from keras_ae import anomaly
+
+    (x, y), (x_test, y_test) = data
+    classes = range(10) if not args.quick else range(2)
+    table = []
+    for k in classes:
+        rng = np.random.default_rng(args.seed)
+        normal = x[y == k][rng.permutation(int(np.sum(y == k)))]
+        others = x[y != k][rng.permutation(int(np.sum(y != k)))[:9000]]
+        x_fit, x_val = normal[1000:], np.concatenate([normal[:1000], others])
+        val_labels = np.r_[np.zeros(1000), np.ones(len(others))]
+        test_labels = (y_test != k).astype(int)
+        if args.quick:
+            x_fit = x_fit[:1500]
+        ae, _ = _train(
+            keras, lambda: _dense(keras_ae, keras_ae.Autoencoder, args.seed, activation="relu"),
+            x_fit, args.epochs, args.seed,
+        )
+        row = {"normal_class": k}
+        for offset in [None] + list(args.offsets):
+            if offset is None:
+                detector = anomaly.Detector(ae)
+            else:
+                detector = anomaly.Detector(ae, standardize=True, scale_offset=offset)
+                detector.fit_feature_scale(x_fit)
+            name = "mse" if offset is None else f"offset {offset:g}"
+            row[f"val {name}"] = _roc_auc(val_labels, detector.score(x_val))
+            row[f"test {name}"] = _roc_auc(test_labels, detector.score(x_test))
         table.append(row)
         print(json.dumps(row), flush=True)
     return table
@@ -388,6 +444,19 @@ def _markdown(results):
                 f"{r['test_fpr']:.4f} | {r['recall']:.3f} | {r['roc_auc']:.3f} |"
             )
         lines.append("")
+    if "offset" in results:
+        keys = [c for c in results["offset"][0] if c.startswith("val ")]
+        lines += [
+            "## scale_offset chosen on a validation split (training set); test beside",
+            "",
+            "| weighting | mean validation ROC AUC | mean test ROC AUC |",
+            "|---|---|---|",
+        ]
+        for c in keys:
+            val = np.mean([r[c] for r in results["offset"]])
+            test = np.mean([r["test" + c[3:]] for r in results["offset"]])
+            lines.append(f"| {c[4:]} | {val:.4f} | {test:.4f} |")
+        lines.append("")
     if "auc" in results:
         cols = [c for c in results["auc"][0] if c not in ("normal_class", "train_seconds")]
         lines += [
@@ -424,7 +493,9 @@ def _markdown(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["contractive", "fpr", "auc", "all", "baseline"])
+    parser.add_argument(
+        "what", choices=["contractive", "fpr", "auc", "offset", "all", "baseline"]
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--activation", default="sigmoid",
@@ -443,6 +514,12 @@ def main(argv=None):
                         help="importance samples of the VAE's -log p(x)")
     parser.add_argument("--pyod-python", default=None)
     parser.add_argument("--alibi-python", default=None)
+    parser.add_argument("--peer-threads", type=int, default=None,
+                        help="limit pyod/alibi-detect to this many threads (OMP_NUM_THREADS, "
+                             "TF_NUM_INTRAOP_THREADS, ...); default: their own defaults")
+    parser.add_argument("--offsets", type=float, nargs="+",
+                        default=[0.001, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5],
+                        help="scale_offset values compared by the offset measurement")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=None, help="JSON file of the results")
     # baseline mode (inside the other virtualenvs)
@@ -464,7 +541,7 @@ def main(argv=None):
     todo = ["contractive", "fpr", "auc"] if args.what == "all" else [args.what]
     for what in todo:
         results[what] = {"contractive": measure_contractive, "fpr": measure_fpr,
-                         "auc": measure_auc}[what](args, data)
+                         "auc": measure_auc, "offset": measure_offset}[what](args, data)
     print(_markdown(results))
     if args.out:
         with open(args.out, "w") as f:
