@@ -196,6 +196,9 @@ def test_clustering_has_three_phases_no_labels_and_its_own_config():
         model.fit(X_FLAT, LABELS, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="num_clusters"):
         keras_ae.ClusteringAAE(**SMALL, num_classes=3)
+    # Clusters are balanced by default (the head collapses without it).
+    assert config["balance_weight"] == 5.0
+    assert keras_ae.SemiSupervisedAAE(**SMALL).balance_weight == 0.0
     history = model.fit(X_FLAT, epochs=1, batch_size=16, verbose=0)
     assert "classification_loss" not in history.history
 
@@ -214,3 +217,83 @@ def test_categorical_noise_only_in_training():
     )
     with pytest.raises(ValueError, match="categorical_noise"):
         _semi(categorical_noise=-1.0)
+
+
+# ------------------------------------------------- balance and input noise
+
+
+def _kl_uniform(p):
+    return float(np.sum(p * np.log(p)) + np.log(len(p)))
+
+
+def test_balance_loss_is_kl_of_the_batch_mean_from_uniform():
+    model = _semi()
+    rs = np.random.default_rng(3)
+    y = rs.dirichlet([0.2, 0.5, 1.0], size=20).astype("float32")
+    w = rs.uniform(size=20).astype("float32")
+    value = float(model.balance_loss(ops.convert_to_tensor(y)))
+    assert value == pytest.approx(_kl_uniform(y.mean(0)), abs=1e-6)
+    weighted = float(model.balance_loss(ops.convert_to_tensor(y), w))
+    assert weighted == pytest.approx(
+        _kl_uniform((w[:, None] * y).sum(0) / w.sum()), abs=1e-6
+    )
+    balanced = np.tile(np.eye(3, dtype="float32"), (4, 1))
+    assert float(model.balance_loss(balanced)) == pytest.approx(0.0, abs=1e-6)
+    collapsed = np.tile(np.eye(3, dtype="float32")[:1], (12, 1))
+    assert float(model.balance_loss(collapsed)) == pytest.approx(np.log(3), rel=1e-5)
+
+
+@pytest.mark.parametrize("weight", [0.0, 2.5])
+def test_generator_objective_adds_the_weighted_balance(weight):
+    model = _sgd(_semi(balance_weight=weight, adversarial_weight=0.5))
+    terms, _ = model._generator_phase(X_FLAT[:16], SOME[:16], None)
+    expected = 0.5 * float(terms["generator_loss"]) + weight * float(terms["balance_loss"])
+    assert float(terms["generator_objective"]) == pytest.approx(expected, abs=1e-5)
+    y, _ = model.encoder(X_FLAT[:16])
+    assert float(terms["balance_loss"]) == pytest.approx(
+        _kl_uniform(ops.convert_to_numpy(y).mean(0)), abs=1e-5
+    )
+    logs = model.evaluate(X_FLAT, SOME, batch_size=64, verbose=0, return_dict=True)
+    assert "balance_loss" in logs
+
+
+def test_balance_term_spreads_a_collapsed_head():
+    """Generator steps on the balance term alone move a head whose every
+    example sits in category 0 towards using all three: the batch-level
+    signal the one-example-at-a-time discriminator lacks. Without the term
+    (weight 0) the same steps leave the batch mean where the adversarial
+    loss takes it."""
+
+    def run(weight):
+        model = _semi(balance_weight=weight, adversarial_weight=1e-6)
+        head = model.encoder.get_layer("y")
+        kernel, bias = head.get_weights()
+        head.set_weights([np.zeros_like(kernel), np.array([6.0, 0.0, 0.0], "float32")])
+        model.compile(generator_optimizer=keras.optimizers.SGD(1.0))
+        before = float(model.balance_loss(model.classify(X_FLAT)))
+        model.fit(X_FLAT, SOME, epochs=20, batch_size=64, verbose=0, shuffle=False)
+        return before, float(model.balance_loss(model.classify(X_FLAT)))
+
+    before, after = run(5.0)
+    assert before > 1.0  # log 3 = 1.10 when collapsed
+    assert after < 0.5 * before
+    _, unchanged = run(0.0)
+    assert unchanged > 0.9 * before
+
+
+def test_input_noise_only_in_training_and_saved():
+    model = _semi(input_noise=0.3)
+    assert model.get_config()["input_noise"] == 0.3
+    x = ops.convert_to_tensor(X_FLAT[:8])
+    clean = ops.convert_to_numpy(model.encoder(x)[0])
+    np.testing.assert_allclose(ops.convert_to_numpy(model._heads(x, False)[0]), clean, atol=1e-6)
+    assert not np.allclose(ops.convert_to_numpy(model._heads(x, True)[0]), clean)
+    plain = _semi()  # no noise by default
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(plain._heads(x, True)[0]),
+        ops.convert_to_numpy(plain.encoder(x)[0]),
+        atol=1e-6,
+    )
+    for name in ("input_noise", "balance_weight"):
+        with pytest.raises(ValueError, match=name):
+            _semi(**{name: -0.1})

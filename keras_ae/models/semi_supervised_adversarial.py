@@ -10,6 +10,7 @@ from keras_ae import networks
 from keras_ae import rng
 from keras_ae import validation
 from keras_ae.backend import phases
+from keras_ae.layers.noise import GaussianNoise
 from keras_ae.models import _labels
 from keras_ae.models import adversarial
 from keras_ae.models.adversarial import AdversarialAutoencoder
@@ -51,6 +52,16 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         categorical_noise: standard deviation of Gaussian noise added in
             training to both inputs of the categorical discriminator (the
             one-hot draws and ``y``); 0 disables it.
+        balance_weight: weight (>= 0) of the batch balance term added to
+            the generator phase: ``log K - H(mean of y over the batch)``, the
+            KL divergence of the batch's average category from the uniform
+            prior (``balance_loss`` metric, 0 when balanced). The
+            categorical discriminator judges one example at a time and
+            sees an unbalanced batch only through frequencies; this term
+            gives the encoder the batch-level signal directly.
+        input_noise: standard deviation of Gaussian noise added to the
+            encoder's input in training (every phase; the reconstruction
+            target stays clean); 0 disables it.
         **kwargs: the other `AdversarialAutoencoder` arguments (``latent_dim``
             is the size of the style code ``z``; ``prior`` its prior;
             ``discriminator_units`` sizes both discriminators). User
@@ -77,12 +88,16 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         num_classes=10,
         classification_weight=1.0,
         categorical_noise=0.0,
+        balance_weight=0.0,
+        input_noise=0.0,
         **kwargs,
     ):
         self.num_classes = validation.integer(num_classes, "num_classes", low=2)
         self.categorical_noise = validation.number(
             categorical_noise, "categorical_noise", low=0.0
         )
+        self.balance_weight = validation.number(balance_weight, "balance_weight", low=0.0)
+        self.input_noise = validation.number(input_noise, "input_noise", low=0.0)
         self.classification_weight = validation.number(
             classification_weight, "classification_weight", low=0.0, low_inclusive=False
         )
@@ -141,10 +156,16 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         self.categorical_discriminator = keras.Model(
             net.inputs, net.outputs, name="categorical_discriminator"
         )
+        self.input_corruption = GaussianNoise(
+            self.input_noise,
+            seed=None if self.seed is None else self.seed + 17,
+            name="input_noise",
+        )
         super()._build_model()
 
     # ------------------------------------------------------------------ call
     def _heads(self, x, training):
+        x = self.input_corruption(x, training=bool(training))  # identity unless training
         y, z = self.encoder(x, training=training)
         return ops.cast(y, "float32"), z
 
@@ -231,7 +252,10 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
 
     # ------------------------------------------------------------ loss terms
     def loss_term_names(self):
-        names = super().loss_term_names() + ("categorical_discriminator_accuracy",)
+        names = super().loss_term_names() + (
+            "categorical_discriminator_accuracy",
+            "balance_loss",
+        )
         if self.classification_phase:
             names += ("classification_loss", "classification_accuracy")
         return names
@@ -291,6 +315,29 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             "categorical_discriminator_accuracy": acc_y,
         }, g_loss
 
+    def balance_loss(self, y, sample_weight=None):
+        """``log K - H(p)``, ``p`` the (weighted) mean of ``y`` over the batch.
+
+        The KL divergence of the batch's average category from the uniform
+        categorical prior: 0 when every category is used equally,
+        ``log K`` when the whole batch sits in one category.
+
+        Args:
+            y: category probabilities ``(batch, num_classes)``.
+            sample_weight: optional example weights ``(batch,)``.
+
+        Returns:
+            A float32 scalar.
+        """
+        y = ops.cast(y, "float32")
+        if sample_weight is None:
+            mean = ops.mean(y, axis=0)
+        else:
+            w = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
+            mean = ops.sum(w * y, axis=0) / ops.maximum(ops.sum(w), 1e-12)
+        mean = ops.clip(mean, 1e-12, 1.0)
+        return ops.sum(mean * ops.log(mean)) + float(np.log(self.num_classes))
+
     def _classification_terms(self, y, labels, sample_weight):
         labelled = ops.cast(labels >= 0, "float32")
         if sample_weight is not None:
@@ -328,11 +375,15 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         adv, g_loss = self._adversarial_terms(
             y_prob, z, y_real, z_real, sample_weight, training
         )
-        terms.update(adv, generator_loss=g_loss)
+        terms.update(
+            adv, generator_loss=g_loss, balance_loss=self.balance_loss(y_prob, sample_weight)
+        )
         if self.classification_phase:
             terms.update(self._classification_terms(y_prob, labels, sample_weight))
         if self.mode == "joint":
-            terms["loss"] = terms["loss"] + self.adversarial_weight * g_loss
+            terms["loss"] = terms["loss"] + self._generator_objective(
+                g_loss, terms["balance_loss"]
+            )
             if self.classification_phase:
                 terms["loss"] = terms["loss"] + terms["classification_objective"]
         return terms, y_pred
@@ -380,10 +431,18 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         g_loss = self._generator_loss(
             self._logits(z, True), sample_weight
         ) + self._generator_loss(self._categorical_logits(y, True), sample_weight)
+        balance = self.balance_loss(y, sample_weight)
         return {
             "generator_loss": g_loss,
-            "generator_objective": self.adversarial_weight * g_loss,
+            "balance_loss": balance,
+            "generator_objective": self._generator_objective(g_loss, balance),
         }, None
+
+    def _generator_objective(self, g_loss, balance):
+        objective = self.adversarial_weight * g_loss
+        if self.balance_weight > 0:
+            objective = objective + self.balance_weight * balance
+        return objective
 
     def _classification_phase(self, x, labels, sample_weight):
         y, _ = self._heads(x, True)
@@ -465,6 +524,8 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             num_classes=self.num_classes,
             classification_weight=self.classification_weight,
             categorical_noise=self.categorical_noise,
+            balance_weight=self.balance_weight,
+            input_noise=self.input_noise,
         )
         return config
 
