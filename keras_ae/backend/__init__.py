@@ -14,7 +14,7 @@ per backend, picked once at import from `keras.backend.backend()`:
 Each module exposes the same names: `TrainerMixin` (the `train_step` /
 `test_step` of `keras_ae.models.BaseAutoencoder`), `num_replicas`,
 `replica_id`, `replica_seed`, `scale_for_replicas`, `global_batch`,
-`global_batch_mean`, `global_sum`, `replica_slice` and `shape_logs_for_reduction`.
+`global_batch_mean`, `global_sum`, `argmin`, `replica_slice` and `shape_logs_for_reduction`.
 """
 
 import keras
@@ -41,6 +41,7 @@ scale_for_replicas = _impl.scale_for_replicas
 global_batch = _impl.global_batch
 global_batch_mean = _impl.global_batch_mean
 global_sum = _impl.global_sum
+argmin = _impl.argmin
 replica_slice = _impl.replica_slice
 inference_function = _impl.inference_function
 SEED_DTYPE = _impl.SEED_DTYPE
@@ -58,6 +59,7 @@ __all__ = [
     "global_batch",
     "global_batch_mean",
     "global_sum",
+    "argmin",
     "replica_slice",
     "inference_function",
     "SEED_DTYPE",

@@ -40,6 +40,11 @@ def global_sum(values):
     return ops.cast(values, "float32")
 
 
+def argmin(x, axis=-1):
+    """``keras.ops.argmin`` as int32."""
+    return ops.cast(ops.argmin(x, axis=axis), "int32")
+
+
 def global_batch(values):
     """``(values, 0)``: the step already sees the whole batch."""
     return values, 0

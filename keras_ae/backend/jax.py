@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import keras
 
 from keras_ae.backend import phases
+from keras_ae.backend._single import argmin  # noqa: F401
 from keras_ae.backend._single import global_batch  # noqa: F401
 from keras_ae.backend._single import global_batch_mean  # noqa: F401
 from keras_ae.backend._single import global_sum  # noqa: F401

@@ -94,6 +94,17 @@ def global_sum(values):
     return values
 
 
+def argmin(x, axis=-1):
+    """Index (int32) of the smallest value along ``axis``, first on ties.
+
+    `keras.ops.argmin` on TensorFlow first maps -0.0 below +0.0 with a
+    bitcast and `tf.BitwiseAnd`, an op the LiteRT converter rejects (Keras
+    3.15); plain `tf.argmin` treats the two zeros as equal, which is what a
+    nearest-neighbour search needs, and converts.
+    """
+    return tf.argmin(x, axis=axis, output_type=tf.int32)
+
+
 def global_batch(values):
     """The rows of every replica's ``values`` and this replica's first row.
 

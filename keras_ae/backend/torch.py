@@ -7,6 +7,7 @@ Keras 3.15 trains on one torch device (there is no torch
 import torch
 
 from keras_ae.backend import phases
+from keras_ae.backend._single import argmin  # noqa: F401
 from keras_ae.backend._single import global_batch  # noqa: F401
 from keras_ae.backend._single import global_batch_mean  # noqa: F401
 from keras_ae.backend._single import global_sum  # noqa: F401

@@ -144,7 +144,7 @@ class VectorQuantizer(RandomLayer):
             - 2.0 * ops.matmul(flat, ops.transpose(e))
             + ops.sum(e**2, axis=1)[None, :]
         )
-        return ops.cast(ops.argmin(distances, axis=1), "int32")
+        return backend.argmin(distances, axis=1)
 
     def lookup(self, indices):
         """Code vectors (float32) of integer ``indices``: shape ``indices.shape + (D,)``."""
