@@ -1,0 +1,115 @@
+"""Prior match of the adversarial autoencoder at 32-D on Fashion-MNIST (issue #17).
+
+Trains `AdversarialAutoencoder(latent_dim=32)` (784-512-256-32 dense,
+``prior=Gaussian(1)``) with the given per-phase learning rates and
+discriminator size, and optionally the plain `Autoencoder` with the same
+networks and epochs, then prints one JSON line: the share of test codes in
+the prior's 99% ball, the largest per-dimension |mean|, the range of the
+per-dimension std, the test reconstruction loss (nats per image) and the
+ratio to the plain autoencoder's, with wall and process CPU seconds.
+
+Bars (issue #17): >= 95% in the ball, every |mean| <= 0.5, every std in
+[0.7, 1.3], reconstruction within 5% of the plain autoencoder's. Measured
+rows: benchmarks/RESULTS_aae_prior_match.jsonl (the figures are quoted in
+examples/aae_fashion_mnist.py).
+
+Run (defaults of `default_optimizers()` unless overridden):
+    KERAS_BACKEND=jax python benchmarks/aae_prior_match.py --epochs 10 --seed 0 \\
+        --baseline --out benchmarks/RESULTS_aae_prior_match.jsonl
+"""
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_ae  # noqa: E402
+from keras_ae.models.adversarial import default_optimizers  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--latent-dim", type=int, default=32)
+    p.add_argument("--rec-lr", type=float, default=None)
+    p.add_argument("--disc-lr", type=float, default=None)
+    p.add_argument("--gen-lr", type=float, default=None)
+    p.add_argument("--discriminator-units", type=int, nargs="+", default=None)
+    p.add_argument("--decay", action="store_true",
+                   help="cosine-decay every phase's learning rate to 0 over the run")
+    p.add_argument("--baseline", action="store_true", help="also train the plain AE")
+    p.add_argument("--tag", default="")
+    p.add_argument("--out", default=None, help="append the JSON line to this file")
+    return p.parse_args()
+
+
+def optimizers(args, steps):
+    rates = [float(o.learning_rate) for o in default_optimizers().values()]
+    for i, value in enumerate((args.rec_lr, args.disc_lr, args.gen_lr)):
+        if value is not None:
+            rates[i] = value
+    if args.decay:
+        rates = [keras.optimizers.schedules.CosineDecay(r, steps) for r in rates]
+    return {
+        "optimizer": keras.optimizers.Adam(rates[0]),
+        "discriminator_optimizer": keras.optimizers.Adam(rates[1], beta_1=0.5),
+        "generator_optimizer": keras.optimizers.Adam(rates[2], beta_1=0.5),
+    }
+
+
+def main():
+    args = parse_args()
+    (x, _), (x_test, _) = keras_ae.datasets.load_data("fashion_mnist")
+    prior = keras_ae.priors.Gaussian(1.0)
+    net = dict(input_shape=(784,), latent_dim=args.latent_dim, hidden_units=(512, 256),
+               seed=args.seed)
+    extra = {}
+    if args.discriminator_units:
+        extra["discriminator_units"] = tuple(args.discriminator_units)
+    keras.utils.set_random_seed(args.seed)
+    t0, c0 = time.perf_counter(), time.process_time()
+    aae = keras_ae.AAE(**net, **extra)
+    steps = args.epochs * -(-len(x) // args.batch_size)
+    opts = optimizers(args, steps)
+    aae.compile(**opts)
+    hist = aae.fit(x, epochs=args.epochs, batch_size=args.batch_size, verbose=0).history
+    z = np.asarray(aae.encode(x_test), "float64")
+    rec = aae.evaluate(x_test, batch_size=512, verbose=0, return_dict=True)["reconstruction_loss"]
+    mean, std = z.mean(axis=0), z.std(axis=0)
+    row = dict(
+        tag=args.tag, backend=keras.backend.backend(), seed=args.seed, epochs=args.epochs,
+        learning_rates=[args.rec_lr, args.disc_lr, args.gen_lr], decay=args.decay,
+        discriminator_units=list(aae.discriminator_units),
+        inside_99_ball=round(float(prior.fraction_inside(z, p=0.99)), 4),
+        max_abs_mean=round(float(np.abs(mean).max()), 3),
+        std_min=round(float(std.min()), 3), std_max=round(float(std.max()), 3),
+        dims_off=int(np.sum((np.abs(mean) > 0.5) | (std < 0.7) | (std > 1.3))),
+        frechet=round(float(prior.frechet_distance(z)), 3),
+        discriminator_accuracy_last=round(float(hist["discriminator_accuracy"][-1]), 3),
+        reconstruction=round(float(rec), 2),
+        wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(time.process_time() - c0, 1),
+    )
+    if args.baseline:
+        keras.utils.set_random_seed(args.seed)
+        ae = keras_ae.Autoencoder(**net)
+        ae.compile()
+        ae.fit(x, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+        ae_rec = ae.evaluate(x_test, batch_size=512, verbose=0, return_dict=True)
+        row["ae_reconstruction"] = round(float(ae_rec["reconstruction_loss"]), 2)
+        row["ratio_to_ae"] = round(float(rec) / row["ae_reconstruction"], 4)
+    line = json.dumps(row)
+    print(line, flush=True)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
