@@ -9,22 +9,36 @@ the model's own encoder (trunk + softmax head), freshly initialised, trained
 with Adam(1e-3) on the labelled examples only for as many steps as the AAE
 takes (same batch size).
 
-Measured (KERAS_BACKEND=jax, 2 shared CPU cores, hidden (512, 256),
-latent_dim 10, batch 100, 1,000 labels; test accuracy on the 10,000 test
-images):
+Measured (KERAS_BACKEND=jax, 2 CPU cores shared with other jobs (load
+10-16), hidden (512, 256), latent_dim 10, batch 100, 3 epochs = 2,670 steps,
+1,000 labels; test accuracy on the 10,000 test images; the baseline gets
+the same 2,670 steps and the same input noise as the AAE's encoder):
 
 | setting | SemiSupervisedAAE | encoder + softmax, labels only |
 |---|---|---|
-| ``--epochs 3 --repeat 10``, seed 0 | 0.789 | 0.815 |
-| ``--epochs 3 --repeat 30``, seeds 0 1 2 | 0.807 ± 0.011 | 0.813 ± 0.002 |
-| ``--epochs 6 --repeat 30``, seed 0 | 0.806 | 0.818 |
+| defaults, ``--repeat 30``, seeds 0 1 2 | 0.807 ± 0.011 | 0.813 ± 0.002 |
+| ``--input-noise 0.3 --balance 1``, seeds 0 1 2 | 0.820 ± 0.002 | 0.800 ± 0.008 |
+| ``--input-noise 0.3``, seed 0 | 0.808 | 0.803 |
+| ``--input-noise 0.3 --balance 1 --labels 100 --repeat 300``, seed 0 | 0.713 | 0.673 |
+| ``--input-noise 0.3 --balance 1 --labels 60000 --repeat 1``, seed 0 (1,800 steps) | 0.846 | 0.865 |
 
-At this budget the semi-supervised AAE does not beat the labels-only
-classifier (the issue asks for +2 points); the paper trains for far longer.
+With Gaussian noise (std 0.3) on the encoder's input in training
+(``input_noise``, a denoising corruption) and the batch balance term
+(``balance_weight``, see `keras_ae.SemiSupervisedAAE`), the AAE beats
+the identically corrupted labels-only classifier by 1.9 points (per seed
++1.8, +2.8, +1.2); the issue asks for 2. The noise hurts the labels-only
+classifier (0.800 against 0.813 without it), so against the best
+labels-only run the gain is 0.7 points. With 100 labels the gain is 4
+points (one seed); with every label the AAE is 1.9 points worse than the
+plain classifier at this budget. The same seed run twice differs by
+up to 1 point (0.812 and 0.821 for seed 0): these JAX CPU runs are not
+bitwise reproducible (cause not isolated), so single-seed differences
+below a point mean little.
 
 Run:
     KERAS_BACKEND=jax python examples/aae_semi_supervised_fashion_mnist.py \\
-        --labels 1000 --epochs 3 --repeat 30 --seeds 0 1 2 --figure curve.png
+        --labels 1000 --epochs 3 --repeat 30 --seeds 0 1 2 \\
+        --input-noise 0.3 --balance 1 --figure curve.png
 """
 
 import argparse
@@ -51,7 +65,13 @@ def train_aae(x, y, x_test, y_test, labelled, args, seed):
     xs = np.concatenate([x, x[extra]])
     ls = np.concatenate([labels, y[extra]])
     model = keras_ae.SemiSupervisedAAE(
-        (784,), num_classes=10, latent_dim=args.latent_dim, seed=seed
+        (784,),
+        num_classes=10,
+        latent_dim=args.latent_dim,
+        seed=seed,
+        balance_weight=args.balance,
+        input_noise=args.input_noise,
+        categorical_noise=args.categorical_noise,
     )
     model.compile()
     curve = []
@@ -64,10 +84,13 @@ def train_aae(x, y, x_test, y_test, labelled, args, seed):
 
 
 def train_baseline(model, x, y, x_test, y_test, labelled, steps, args, seed):
-    """The AAE's encoder architecture (trunk + softmax), fresh, labels only."""
+    """The AAE's encoder architecture (trunk + softmax), fresh, labels only,
+    with the same input noise in training as the AAE's encoder."""
     keras.utils.set_random_seed(seed)
     clone = keras.models.clone_model(model.encoder)  # fresh initial weights
-    classifier = keras.Model(clone.inputs, clone.outputs[0])
+    inputs = keras.Input((784,))
+    noisy = keras_ae.layers.GaussianNoise(args.input_noise, seed=seed)(inputs)
+    classifier = keras.Model(inputs, clone(noisy)[0])
     classifier.compile(
         optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy"
     )
@@ -90,6 +113,9 @@ def main():
     parser.add_argument("--latent-dim", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--balance", type=float, default=0.0, help="balance_weight")
+    parser.add_argument("--input-noise", type=float, default=0.0, help="input_noise")
+    parser.add_argument("--categorical-noise", type=float, default=0.0)
     parser.add_argument("--figure", default=None, help="learning curve (PNG)")
     args = parser.parse_args()
     (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
@@ -105,7 +131,8 @@ def main():
         print(
             f"seed {seed}: AAE {curve[-1]:.4f} (per epoch {curve}), "
             f"encoder+softmax on labels only {base:.4f}, {steps} steps, "
-            f"{time.time() - start:.0f} s",
+            f"{time.time() - start:.0f} s wall, {time.process_time():.0f} s process "
+            "CPU so far",
             flush=True,
         )
     print(

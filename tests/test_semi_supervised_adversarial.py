@@ -269,14 +269,16 @@ def test_balance_term_spreads_a_collapsed_head():
         head = model.encoder.get_layer("y")
         kernel, bias = head.get_weights()
         head.set_weights([np.zeros_like(kernel), np.array([6.0, 0.0, 0.0], "float32")])
-        model.compile(generator_optimizer=keras.optimizers.SGD(1.0))
+        # Small SGD steps: the saturated softmax releases suddenly and
+        # larger steps overshoot into another corner.
+        model.compile(generator_optimizer=keras.optimizers.SGD(0.05))
         before = float(model.balance_loss(model.classify(X_FLAT)))
-        model.fit(X_FLAT, SOME, epochs=20, batch_size=64, verbose=0, shuffle=False)
+        model.fit(X_FLAT, SOME, epochs=48, batch_size=64, verbose=0, shuffle=False)
         return before, float(model.balance_loss(model.classify(X_FLAT)))
 
     before, after = run(5.0)
     assert before > 1.0  # log 3 = 1.10 when collapsed
-    assert after < 0.5 * before
+    assert after < 0.2 * before
     _, unchanged = run(0.0)
     assert unchanged > 0.9 * before
 

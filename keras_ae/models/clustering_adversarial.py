@@ -20,14 +20,17 @@ class ClusteringAAE(SemiSupervisedAAE):
     generator phases of `SemiSupervisedAAE`; ``fit`` takes no labels.
     Evaluate clusters with `keras_ae.clustering.cluster_accuracy`.
 
-    Why ``balance_weight`` is on by default: the categorical discriminator
-    judges one example at a time, so at the start, when every ``y`` sits
-    near the centre of the simplex, its gradient sends all examples towards
-    the same few one-hot corners; the softmax saturates there and no
-    gradient moves examples between clusters afterwards (Fashion-MNIST, 16
-    clusters: 5 used, cluster accuracy 0.280). The batch balance term
-    ``log K - H(mean y)`` acts from the first step, while the softmax still
-    has gradient (16 clusters: 15-16 used, accuracy 0.64 after 5 epochs).
+    Why ``balance_weight`` is on by default: without it the head collapses
+    (Fashion-MNIST, 16 clusters: 5 used, cluster accuracy 0.280). The
+    categorical discriminator judges one example at a time, so at the start,
+    when every ``y`` sits near the centre of the simplex, its gradient sends
+    all examples towards the same few one-hot corners, where the softmax
+    saturates and no gradient moves examples between clusters (a weak
+    balance term, weight 1, leaves ``balance_loss`` flat at 0.8 with 11
+    clusters used). The batch balance term ``log K - H(mean y)`` acts from
+    the first step, while the softmax still has gradient (weight 5: all 16
+    clusters used, accuracy 0.650-0.659 over two seeds after 5 epochs,
+    level with k-means on 50 PCA components, 0.655).
 
     Args:
         input_shape: shape of one example.
