@@ -8,6 +8,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -509,6 +510,20 @@ def test_score_writes_scores_flags_and_a_histogram(tmp_path, capsys):
     flagged = sum(int(r.split(",")[2]) for r in rows[1:])
     assert meta["flagged"] == flagged and meta["fpr"] == 0.1
     assert (run / "scores" / "score_histogram.png").stat().st_size > 0
+    # Standardised reconstruction errors: the detector's own scores.
+    out = tmp_path / "standardized"
+    assert cli.main(["score", str(run), "--dataset", "digits", "--standardize",
+                     "--out", str(out)]) == 0
+    meta = json.loads((out / "threshold.json").read_text())
+    assert meta["standardize"] is True and meta["kind"] == "reconstruction"
+    model = keras.saving.load_model(str(run / "model.keras"))
+    data = keras_ae.datasets.load_dataset("digits", flatten=True)
+    detector = keras_ae.anomaly.Detector(model, standardize=True).fit_threshold(
+        data.x_train, fpr=0.05)
+    got = np.array([float(r.split(",")[1]) for r in
+                    (out / "scores.csv").read_text().strip().splitlines()[1:]])
+    np.testing.assert_allclose(got, detector.score(data.x_test), rtol=1e-6)
+    np.testing.assert_allclose(meta["threshold"], detector.threshold, rtol=1e-6)
     # Refuses to replace the scores, and a score the model lacks is one line.
     assert cli.main(["score", str(run), "--dataset", "digits"]) == 1
     assert cli.main(["score", str(run), "--dataset", "digits", "--out", str(tmp_path / "s"),

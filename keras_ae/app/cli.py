@@ -334,7 +334,9 @@ def cmd_score(args):
         "scores",
     )
     atomic.refuse_existing(os.path.abspath(out), args.overwrite, "scores", flag="--overwrite")
-    detector = anomaly.Detector(model, score=args.kind).fit_threshold(x_normal, fpr=args.fpr)
+    detector = anomaly.Detector(
+        model, score=args.kind, standardize=args.standardize
+    ).fit_threshold(x_normal, fpr=args.fpr)
     scores = detector.score(x)
     flags = scores > detector.threshold
     with atomic.directory(out) as tmp:
@@ -345,7 +347,8 @@ def cmd_score(args):
             ):
                 f.write(f"{i},{value:.8g},{int(flag)},{prob:.6g}\n")
         with open(os.path.join(tmp, "threshold.json"), "w", encoding="utf-8") as f:
-            json.dump({"kind": args.kind, "fpr": args.fpr, "threshold": detector.threshold,
+            json.dump({"kind": args.kind, "standardize": args.standardize,
+                       "fpr": args.fpr, "threshold": detector.threshold,
                        "normal_data": normal.describe(), "scored": data.describe(),
                        "split": args.split, "flagged": int(flags.sum()),
                        "examples": int(len(x))}, f, indent=2)
@@ -559,6 +562,9 @@ def build_parser():
     score.add_argument("--kind", default="reconstruction",
                        help="score: reconstruction, negative_log_likelihood, negative_elbo "
                             "(VAE), prior_negative_log_density (AAE)")
+    score.add_argument("--standardize", action="store_true",
+                       help="reconstruction errors in standardised units: each feature's "
+                            "squared error over (std of the normal data + 0.1)^2")
     score.add_argument("--fpr", type=_positive_float, default=0.05,
                        help="target false-positive rate on normal data (default 0.05)")
     score.add_argument("--out", default=None, help="output folder (default: RUN/scores)")
