@@ -237,7 +237,8 @@ def _random_layers(model):
         for layer in model._flatten_layers(include_self=False, recursive=True)
         if isinstance(layer, RandomLayer)
     ]
-    return sorted(set(layers), key=lambda layer: layer.path)
+    # Priors are marked built without a build call, so their path is None.
+    return sorted(set(layers), key=lambda layer: (layer.path or "", layer.name))
 
 
 def _draw(layer, x, latent_dim):

@@ -156,16 +156,21 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         self.categorical_discriminator = keras.Model(
             net.inputs, net.outputs, name="categorical_discriminator"
         )
-        self.input_corruption = GaussianNoise(
-            self.input_noise,
-            seed=None if self.seed is None else self.seed + 17,
-            name="input_noise",
-        )
+        # Only a model with input noise has the layer (and its seed state).
+        self.input_corruption = None
+        if self.input_noise > 0:
+            self.input_corruption = GaussianNoise(
+                self.input_noise,
+                seed=None if self.seed is None else self.seed + 17,
+                name="input_noise",
+            )
+            self.input_corruption.build((None,) + tuple(self.input_shape_))
         super()._build_model()
 
     # ------------------------------------------------------------------ call
     def _heads(self, x, training):
-        x = self.input_corruption(x, training=bool(training))  # identity unless training
+        if self.input_corruption is not None:
+            x = self.input_corruption(x, training=bool(training))  # identity unless training
         y, z = self.encoder(x, training=training)
         return ops.cast(y, "float32"), z
 
