@@ -34,7 +34,6 @@ Run:
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -44,6 +43,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
+import common  # noqa: E402  (benchmarks/common.py, next to this script)
 import keras_ae  # noqa: E402
 from keras_ae.models.adversarial import default_optimizers  # noqa: E402
 
@@ -129,11 +129,7 @@ def main():
             wall_s=round(time.perf_counter() - t0, 1),
             cpu_s=round(time.process_time() - c0, 1),
         )
-        line = json.dumps(row)
-        print(line, flush=True)
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(line + "\n")
+        common.write_json_line(row, args.out)
 
 
 if __name__ == "__main__":

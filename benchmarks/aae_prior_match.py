@@ -19,7 +19,6 @@ Run (defaults of `default_optimizers()` unless overridden):
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -28,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import common  # noqa: E402  (benchmarks/common.py, next to this script)
 import keras_ae  # noqa: E402
 from keras_ae.models.adversarial import default_optimizers  # noqa: E402
 
@@ -104,11 +104,7 @@ def main():
         ae_rec = ae.evaluate(x_test, batch_size=512, verbose=0, return_dict=True)
         row["ae_reconstruction"] = round(float(ae_rec["reconstruction_loss"]), 2)
         row["ratio_to_ae"] = round(float(rec) / row["ae_reconstruction"], 4)
-    line = json.dumps(row)
-    print(line, flush=True)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(line + "\n")
+    common.write_json_line(row, args.out)
 
 
 if __name__ == "__main__":

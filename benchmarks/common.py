@@ -347,6 +347,16 @@ def emit(result):
     sys.stdout.flush()
 
 
+def write_json_line(row, path=None):
+    """Prints ``row`` as one JSON line and, with ``path``, appends it there
+    (a ``.jsonl`` results file that successive runs extend)."""
+    line = json.dumps(row)
+    print(line, flush=True)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
 def emit_skip(args, framework, reason):
     """Reports a run that could not happen (e.g. a model class is missing)."""
     emit(
