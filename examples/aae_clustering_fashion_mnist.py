@@ -44,9 +44,45 @@ import argparse
 import time
 
 import numpy as np
+from keras import ops
 
 import keras_ae
 from keras_ae import clustering
+
+
+class ReverseBalanceClusteringAAE(keras_ae.ClusteringAAE):
+    """`keras_ae.ClusteringAAE` with the reverse balance divergence.
+
+    The model's balance term is ``KL(mean y || uniform) = log K - H(mean y)``;
+    its gradient on the logits of a cluster whose softmax mass has gone to
+    zero is about ``p log p``, which vanishes: a dead cluster stays dead.
+    This one uses ``KL(uniform || mean y) = -log K - mean_k log(mean y)_k``,
+    whose gradient on a dead cluster's logits stays about ``1/K`` per batch.
+
+    Example:
+    ```python
+    model = ReverseBalanceClusteringAAE((784,), num_clusters=30)
+    ```
+    """
+
+    def balance_loss(self, y, sample_weight=None):
+        """``KL(uniform || p)``, ``p`` the (weighted) mean of ``y`` over the batch.
+
+        Args:
+            y: cluster probabilities ``(batch, num_clusters)``.
+            sample_weight: optional example weights ``(batch,)``.
+
+        Returns:
+            A float32 scalar, 0 when every cluster has equal mass.
+        """
+        y = ops.cast(y, "float32")
+        if sample_weight is None:
+            mean = ops.mean(y, axis=0)
+        else:
+            w = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
+            mean = ops.sum(w * y, axis=0) / ops.maximum(ops.sum(w), 1e-12)
+        mean = ops.clip(mean, 1e-12, 1.0)
+        return -ops.mean(ops.log(mean)) - float(np.log(self.num_classes))
 
 
 def main():
@@ -57,23 +93,43 @@ def main():
     parser.add_argument("--noise", type=float, default=0.0, help="categorical_noise")
     parser.add_argument("--balance", type=float, default=5.0, help="balance_weight")
     parser.add_argument("--input-noise", type=float, default=0.0, help="input_noise")
+    parser.add_argument(
+        "--balance-divergence", choices=("forward", "reverse"), default="forward",
+        help="forward: the model's KL(mean y || uniform); reverse: "
+        "KL(uniform || mean y) (ReverseBalanceClusteringAAE)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--validation", type=int, default=10000,
+        help="training images (the first N) whose labels score the clusterings "
+        "for choosing settings; training itself uses no label")
     parser.add_argument("--figure", default=None, help="cluster montage (PNG)")
     args = parser.parse_args()
-    (x, _), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    x_val, y_val = x[: args.validation], y[: args.validation]
 
     mean = x.mean(axis=0)
     _, _, vt = np.linalg.svd(x[::6] - mean, full_matrices=False)
     pca = lambda a: (a - mean) @ vt[:50].T  # noqa: E731
     _, centres = clustering.kmeans(pca(x), args.clusters, seed=0)
-    codes = pca(x_test)
-    d = (codes**2).sum(1)[:, None] - 2 * codes @ centres.T + (centres**2).sum(1)[None]
-    km = clustering.cluster_accuracy(y_test, np.argmin(d, axis=1))
+    def nearest(a):
+        codes = pca(a)
+        d = (codes**2).sum(1)[:, None] - 2 * codes @ centres.T + (centres**2).sum(1)[None]
+        return np.argmin(d, axis=1)
+
+    km = clustering.cluster_accuracy(y_test, nearest(x_test))
+    km_val = clustering.cluster_accuracy(y_val, nearest(x_val)) if len(y_val) else None
+    print(f"k-means on 50 PCA components: test {km:.4f}"
+          + (f", validation {km_val:.4f}" if km_val is not None else ""), flush=True)
 
     found = None
     for seed in args.seeds:
         start = time.time()
-        model = keras_ae.ClusteringAAE(
+        model_class = (
+            ReverseBalanceClusteringAAE
+            if args.balance_divergence == "reverse"
+            else keras_ae.ClusteringAAE
+        )
+        model = model_class(
             (784,),
             num_clusters=args.clusters,
             latent_dim=args.latent_dim,
@@ -85,11 +141,18 @@ def main():
         model.compile()
         for epoch in range(args.epochs):
             logs = model.fit(x, epochs=1, batch_size=100, verbose=0).history
-            found = model.cluster(x_test)
+            probs = model.classify(x_test)
+            found = np.argmax(probs, axis=1)
+            val = (
+                f"validation {clustering.cluster_accuracy(y_val, model.cluster(x_val)):.4f}, "
+                if len(y_val) else ""
+            )
             print(
-                f"  seed {seed} epoch {epoch + 1}: cluster accuracy "
+                f"  seed {seed} epoch {epoch + 1}: cluster accuracy {val}test "
                 f"{clustering.cluster_accuracy(y_test, found):.4f}, "
-                f"{len(np.unique(found))} clusters used, balance_loss "
+                f"{len(np.unique(found))} clusters used (mean max y "
+                f"{probs.max(1).mean():.3f}, smallest mean y "
+                f"{probs.mean(0).min() * args.clusters:.2f}/K), balance_loss "
                 f"{logs['balance_loss'][-1]:.3f}, categorical discriminator "
                 f"accuracy {logs['categorical_discriminator_accuracy'][-1]:.3f}",
                 flush=True,

@@ -50,15 +50,56 @@ import numpy as np
 import keras_ae
 
 
-def split(y, per_class, seed):
-    """Indices of ``per_class`` labelled examples of every class."""
+def split(y, per_class, seed, validation=0):
+    """Labelled indices (``per_class`` of every class) and validation indices.
+
+    Args:
+        y: training labels.
+        per_class: labelled examples drawn from every class.
+        seed: seed of the draw.
+        validation: number of further examples (none of them labelled)
+            whose labels only choose settings and stop the baseline early.
+
+    Returns:
+        ``(labelled, validation_indices)`` int arrays, disjoint.
+    """
     rs = np.random.default_rng(seed)
-    return np.concatenate(
+    labelled = np.concatenate(
         [rs.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)]
+    )
+    rest = np.setdiff1d(np.arange(len(y)), labelled)
+    return labelled, np.sort(rs.choice(rest, validation, replace=False))
+
+
+def schedule(learning_rate, steps, decay_after):
+    """``learning_rate``, divided by 10 after ``decay_after`` of ``steps``.
+
+    Args:
+        learning_rate: initial rate.
+        steps: number of updates of the whole run.
+        decay_after: fraction of the steps in (0, 1), or None for a constant
+            rate.
+
+    Returns:
+        A float or a `keras.optimizers.schedules.PiecewiseConstantDecay`.
+    """
+    if decay_after is None:
+        return learning_rate
+    if not 0 < decay_after < 1:
+        raise ValueError(
+            f"`decay_after` must be a fraction in (0, 1). Received: decay_after={decay_after}"
+        )
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        [int(decay_after * steps)], [learning_rate, learning_rate / 10]
     )
 
 
-def train_aae(x, y, x_test, y_test, labelled, args, seed):
+def accuracy(predict, x, y):
+    return float(np.mean(predict(x) == y)) if len(y) else float("nan")
+
+
+def train_aae(x, y, evals, labelled, args, seed):
+    """Trains the AAE; returns it, its steps and per-epoch accuracies."""
     labels = np.full(len(x), -1)
     labels[labelled] = y[labelled]
     extra = np.repeat(labelled, args.repeat - 1)
@@ -72,37 +113,81 @@ def train_aae(x, y, x_test, y_test, labelled, args, seed):
         balance_weight=args.balance,
         input_noise=args.input_noise,
         categorical_noise=args.categorical_noise,
+        classification_weight=args.classification_weight,
     )
-    model.compile()
-    curve = []
-    for _ in range(args.epochs):
-        model.fit(xs, ls, epochs=1, batch_size=args.batch_size, verbose=0)
-        curve.append(float(np.mean(model.predict_labels(x_test) == y_test)))
-        print(f"  epoch {len(curve)}: test accuracy {curve[-1]:.4f}", flush=True)
     steps = args.epochs * int(np.ceil(len(xs) / args.batch_size))
-    return model, curve, steps
+    rate = lambda lr: schedule(lr, steps, args.decay_after)  # noqa: E731
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate(1e-3)),
+        discriminator_optimizer=keras.optimizers.Adam(rate(2e-4), beta_1=0.5),
+        generator_optimizer=keras.optimizers.Adam(rate(3e-4), beta_1=0.5),
+        classifier_optimizer=keras.optimizers.Adam(rate(args.classifier_lr)),
+    )
+    curves = {name: [] for name in evals}
+    for epoch in range(args.epochs):
+        model.fit(xs, ls, epochs=1, batch_size=args.batch_size, verbose=0)
+        for name, (xe, ye) in evals.items():
+            curves[name].append(accuracy(model.predict_labels, xe, ye))
+        print(f"  epoch {epoch + 1}: " + ", ".join(
+            f"{name} accuracy {c[-1]:.4f}" for name, c in curves.items()), flush=True)
+    return model, steps, curves
 
 
-def train_baseline(model, x, y, x_test, y_test, labelled, steps, args, seed):
+class _BestOnValidation(keras.callbacks.Callback):
+    """Keeps the weights with the best validation accuracy (every epoch)."""
+
+    def __init__(self, x_val, y_val):
+        super().__init__()
+        self.x_val, self.y_val = x_val, y_val
+        self.best, self.best_epoch, self.weights = -1.0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        pred = np.argmax(self.model.predict(self.x_val, verbose=0, batch_size=1000), 1)
+        acc = float(np.mean(pred == self.y_val))
+        if acc > self.best:
+            self.best, self.best_epoch = acc, epoch + 1
+            self.weights = self.model.get_weights()
+
+
+def train_baseline(model, x, y, x_test, y_test, labelled, val, steps, args, seed):
     """The AAE's encoder architecture (trunk + softmax), fresh, labels only,
-    with the same input noise in training as the AAE's encoder."""
+    with the same input noise in training as the AAE's encoder, for the same
+    number of steps. With a validation split, the weights of the epoch with
+    the best validation accuracy are also scored (early stopping).
+
+    Returns:
+        ``(test accuracy after all steps, test accuracy early-stopped or
+        None, best epoch or None, epochs)``.
+    """
     keras.utils.set_random_seed(seed)
     clone = keras.models.clone_model(model.encoder)  # fresh initial weights
     inputs = keras.Input((784,))
     noisy = keras_ae.layers.GaussianNoise(args.input_noise, seed=seed)(inputs)
     classifier = keras.Model(inputs, clone(noisy)[0])
     classifier.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy"
+        optimizer=keras.optimizers.Adam(schedule(1e-3, steps, args.decay_after)),
+        loss="sparse_categorical_crossentropy",
     )
     per_epoch = int(np.ceil(len(labelled) / args.batch_size))
+    epochs = max(1, steps // per_epoch)
+    best = _BestOnValidation(x[val], y[val]) if len(val) else None
     classifier.fit(
         x[labelled],
         y[labelled],
-        epochs=max(1, steps // per_epoch),
+        epochs=epochs,
         batch_size=args.batch_size,
         verbose=0,
+        callbacks=[best] if best else [],
     )
-    return float(np.mean(np.argmax(classifier.predict(x_test, verbose=0), 1) == y_test))
+
+    def predict(a):
+        return np.argmax(classifier.predict(a, verbose=0, batch_size=1000), 1)
+
+    final = accuracy(predict, x_test, y_test)
+    if best is None:
+        return final, None, None, epochs
+    classifier.set_weights(best.weights)
+    return final, accuracy(predict, x_test, y_test), best.best_epoch, epochs
 
 
 def main():
@@ -116,30 +201,56 @@ def main():
     parser.add_argument("--balance", type=float, default=0.0, help="balance_weight")
     parser.add_argument("--input-noise", type=float, default=0.0, help="input_noise")
     parser.add_argument("--categorical-noise", type=float, default=0.0)
+    parser.add_argument("--classification-weight", type=float, default=1.0)
+    parser.add_argument("--classifier-lr", type=float, default=1e-3,
+                        help="Adam learning rate of the classification phase")
+    parser.add_argument(
+        "--decay-after", type=float, default=None,
+        help="divide every learning rate (AAE phases and baseline) by 10 after "
+        "this fraction of the steps")
+    parser.add_argument(
+        "--validation", type=int, default=0,
+        help="unlabelled training images whose labels only choose settings and "
+        "early-stop the baseline (they stay in the AAE's unlabelled pool)")
     parser.add_argument("--figure", default=None, help="learning curve (PNG)")
     args = parser.parse_args()
     (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
-    aae_acc, base_acc, curves = [], [], []
+    rows = []
     for seed in args.seeds:
         start = time.time()
-        labelled = split(y, args.labels // 10, seed)
-        model, curve, steps = train_aae(x, y, x_test, y_test, labelled, args, seed)
-        base = train_baseline(model, x, y, x_test, y_test, labelled, steps, args, seed)
-        aae_acc.append(curve[-1])
-        base_acc.append(base)
-        curves.append(curve)
+        labelled, val = split(y, args.labels // 10, seed, args.validation)
+        evals = {"validation": (x[val], y[val])} if len(val) else {}
+        evals["test"] = (x_test, y_test)
+        model, steps, curves = train_aae(x, y, evals, labelled, args, seed)
+        base, base_es, best_epoch, epochs = train_baseline(
+            model, x, y, x_test, y_test, labelled, val, steps, args, seed
+        )
+        rows.append((curves, base, base_es))
+        stopped = (
+            f", early-stopped on validation {base_es:.4f} (epoch {best_epoch} of {epochs})"
+            if base_es is not None else ""
+        )
         print(
-            f"seed {seed}: AAE {curve[-1]:.4f} (per epoch {curve}), "
-            f"encoder+softmax on labels only {base:.4f}, {steps} steps, "
+            f"seed {seed}: AAE test {curves['test'][-1]:.4f}"
+            + (f" (validation {curves['validation'][-1]:.4f})" if len(val) else "")
+            + f", encoder+softmax on labels only {base:.4f}{stopped}, {steps} steps, "
             f"{time.time() - start:.0f} s wall, {time.process_time():.0f} s process "
             "CPU so far",
             flush=True,
         )
-    print(
+    aae = [r[0]["test"][-1] for r in rows]
+    base = [r[1] for r in rows]
+    summary = (
         f"{args.labels} labels, {len(args.seeds)} seed(s): AAE "
-        f"{np.mean(aae_acc):.4f} ± {np.std(aae_acc):.4f}, baseline "
-        f"{np.mean(base_acc):.4f} ± {np.std(base_acc):.4f}"
+        f"{np.mean(aae):.4f} ± {np.std(aae):.4f}, baseline "
+        f"{np.mean(base):.4f} ± {np.std(base):.4f}"
     )
+    if args.validation:
+        es = [r[2] for r in rows]
+        val = [r[0]["validation"][-1] for r in rows]
+        summary += (f", baseline early-stopped {np.mean(es):.4f} ± {np.std(es):.4f}; "
+                    f"AAE validation {np.mean(val):.4f}")
+    print(summary)
     if args.figure:
         import matplotlib
 
@@ -147,9 +258,10 @@ def main():
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(4, 3))
-        for seed, curve in zip(args.seeds, curves):
+        for seed, row in zip(args.seeds, rows):
+            curve = row[0]["test"]
             ax.plot(range(1, len(curve) + 1), curve, marker="o", label=f"AAE seed {seed}")
-        ax.axhline(np.mean(base_acc), color="grey", ls="--", label="labels only")
+        ax.axhline(np.mean(base), color="grey", ls="--", label="labels only")
         ax.set(xlabel="epoch", ylabel="test accuracy", title=f"{args.labels} labels")
         ax.legend()
         fig.tight_layout()

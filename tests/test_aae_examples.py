@@ -1,0 +1,92 @@
+"""Helpers of the semi-supervised and clustering AAE examples (fast, no
+training)."""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+from keras import ops
+
+import keras_ae
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load("aae_semi_supervised_fashion_mnist")
+
+
+@pytest.fixture(scope="module")
+def clustering_example():
+    return load("aae_clustering_fashion_mnist")
+
+
+def test_split_labelled_per_class_and_disjoint_validation(example):
+    y = np.repeat(np.arange(10), 50)
+    labelled, val = example.split(y, 7, seed=3, validation=40)
+    assert np.array_equal(np.bincount(y[labelled], minlength=10), np.full(10, 7))
+    assert len(val) == 40 and len(np.unique(val)) == 40
+    assert not set(labelled) & set(val)
+    again = example.split(y, 7, seed=3, validation=40)
+    assert np.array_equal(labelled, again[0]) and np.array_equal(val, again[1])
+    assert len(example.split(y, 7, seed=3)[1]) == 0
+
+
+def test_schedule_divides_by_ten_after_the_fraction(example):
+    assert example.schedule(1e-3, 100, None) == 1e-3
+    rate = example.schedule(1e-3, 100, 0.5)
+    values = [float(ops.convert_to_numpy(rate(step))) for step in (0, 49, 50, 51, 99)]
+    np.testing.assert_allclose(values, [1e-3, 1e-3, 1e-3, 1e-4, 1e-4], rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
+def test_schedule_rejects_a_fraction_outside_0_1(example, bad):
+    with pytest.raises(ValueError, match="`decay_after` must be a fraction in"):
+        example.schedule(1e-3, 100, bad)
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_reverse_balance_loss_exact_and_revives_a_dead_cluster(clustering_example):
+    model = clustering_example.ReverseBalanceClusteringAAE(
+        (4,), num_clusters=3, latent_dim=2, hidden_units=(8,), seed=0
+    )
+    forward = keras_ae.ClusteringAAE(
+        (4,), num_clusters=3, latent_dim=2, hidden_units=(8,), seed=0
+    )
+    rs = np.random.default_rng(0)
+    y = _softmax(rs.normal(size=(5, 3))).astype("float32")
+    mean = y.mean(axis=0)
+    expected = -np.mean(np.log(mean)) - np.log(3)
+    np.testing.assert_allclose(float(model.balance_loss(y)), expected, rtol=1e-5)
+    w = np.array([1.0, 0.0, 2.0, 1.0, 0.5], "float32")
+    wmean = (w[:, None] * y).sum(0) / w.sum()
+    np.testing.assert_allclose(
+        float(model.balance_loss(y, w)), -np.mean(np.log(wmean)) - np.log(3), rtol=1e-5
+    )
+    # Cluster 2 is dead (logit -20 everywhere): raising its logit changes the
+    # reverse term at a rate of about 1/(K * batch) per example, the
+    # model's forward term hardly at all.
+    logits = np.tile(np.array([[2.0, -1.0, -20.0], [-1.0, 2.0, -20.0]]), (2, 1))
+    eps = 1e-2
+    bumped = logits.copy()
+    bumped[:, 2] += eps
+    slopes = [
+        (float(m.balance_loss(_softmax(bumped).astype("float32")))
+         - float(m.balance_loss(_softmax(logits).astype("float32")))) / eps
+        for m in (model, forward)
+    ]
+    np.testing.assert_allclose(slopes[0], -1 / 3, rtol=0.02)  # 4 examples x 1/12
+    assert abs(slopes[1]) < 1e-6
