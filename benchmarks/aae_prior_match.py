@@ -42,8 +42,14 @@ def parse_args():
     p.add_argument("--disc-lr", type=float, default=None)
     p.add_argument("--gen-lr", type=float, default=None)
     p.add_argument("--discriminator-units", type=int, nargs="+", default=None)
+    p.add_argument("--minibatch-features", default=None,
+                   choices=("none", "std", "moments", "hidden_moments"))
+    p.add_argument("--posterior", default=None, choices=("deterministic", "gaussian"))
     p.add_argument("--decay", action="store_true",
                    help="cosine-decay every phase's learning rate to 0 over the run")
+    p.add_argument("--validation", action="store_true",
+                   help="train on the first 50,000 training images and measure on "
+                        "the last 10,000 (for choosing settings) instead of the test set")
     p.add_argument("--baseline", action="store_true", help="also train the plain AE")
     p.add_argument("--tag", default="")
     p.add_argument("--out", default=None, help="append the JSON line to this file")
@@ -67,12 +73,18 @@ def optimizers(args, steps):
 def main():
     args = parse_args()
     (x, _), (x_test, _) = keras_ae.datasets.load_data("fashion_mnist")
+    if args.validation:
+        x, x_test = x[:50000], x[50000:]
     prior = keras_ae.priors.Gaussian(1.0)
     net = dict(input_shape=(784,), latent_dim=args.latent_dim, hidden_units=(512, 256),
                seed=args.seed)
     extra = {}
     if args.discriminator_units:
         extra["discriminator_units"] = tuple(args.discriminator_units)
+    if args.posterior:
+        extra["posterior"] = args.posterior
+    if args.minibatch_features:
+        extra["minibatch_features"] = args.minibatch_features
     keras.utils.set_random_seed(args.seed)
     t0, c0 = time.perf_counter(), time.process_time()
     aae = keras_ae.AAE(**net, **extra)
@@ -83,15 +95,21 @@ def main():
     z = np.asarray(aae.encode(x_test), "float64")
     rec = aae.evaluate(x_test, batch_size=512, verbose=0, return_dict=True)["reconstruction_loss"]
     mean, std = z.mean(axis=0), z.std(axis=0)
+    eig = np.linalg.eigvalsh(np.cov(z, rowvar=False))  # correlated codes widen |z|
+    z_train = np.asarray(aae.encode(x[:10000]), "float64")
     row = dict(
-        tag=args.tag, backend=keras.backend.backend(), seed=args.seed, epochs=args.epochs,
+        tag=args.tag, split="validation" if args.validation else "test",
+        backend=keras.backend.backend(), seed=args.seed, epochs=args.epochs,
         learning_rates=[args.rec_lr, args.disc_lr, args.gen_lr], decay=args.decay,
         discriminator_units=list(aae.discriminator_units),
+        minibatch_features=aae.minibatch_features, posterior=aae.posterior,
         inside_99_ball=round(float(prior.fraction_inside(z, p=0.99)), 4),
         max_abs_mean=round(float(np.abs(mean).max()), 3),
         std_min=round(float(std.min()), 3), std_max=round(float(std.max()), 3),
         dims_off=int(np.sum((np.abs(mean) > 0.5) | (std < 0.7) | (std > 1.3))),
         frechet=round(float(prior.frechet_distance(z)), 3),
+        cov_eig_min=round(float(eig.min()), 3), cov_eig_max=round(float(eig.max()), 3),
+        inside_99_ball_train=round(float(prior.fraction_inside(z_train, p=0.99)), 4),
         discriminator_accuracy_last=round(float(hist["discriminator_accuracy"][-1]), 3),
         reconstruction=round(float(rec), 2),
         wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(time.process_time() - c0, 1),

@@ -123,6 +123,12 @@ def test_compile_accepts_names_and_instances():
         (dict(mode="sequential"), "mode.*Received: mode='sequential'"),
         (dict(prior="laplace"), "prior.*Received: identifier='laplace'"),
         (dict(discriminator="mlp"), "discriminator.*Received: discriminator='mlp'"),
+        (dict(posterior="laplace"), "posterior.*Received: posterior='laplace'"),
+        (dict(minibatch_features="mean"), "minibatch_features.*Received: minibatch_features='mean'"),
+        (
+            dict(minibatch_features="std", discriminator=keras.layers.Dense(1)),
+            "minibatch_features.*user `discriminator`.*Received: minibatch_features='std'",
+        ),
     ],
 )
 def test_invalid_arguments(bad, match):
@@ -166,6 +172,128 @@ def test_config_roundtrip_with_user_discriminator_and_mixture_prior(tmp_path):
         reloaded.discriminator.predict(np.ones((2, 4)), verbose=0),
         model.discriminator.predict(np.ones((2, 4)), verbose=0),
         atol=1e-6,
+    )
+
+
+# ------------------------------------------------------- minibatch features
+
+
+@pytest.mark.backends
+def _with_batch_moments(h):
+    mean, std = h.mean(axis=0), np.sqrt(h.var(axis=0) + 1e-6)
+    n = len(h)
+    return np.concatenate([h, np.tile(mean, (n, 1)), np.tile(std, (n, 1))], axis=1)
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("features", ["none", "std", "moments", "hidden_moments"])
+def test_minibatch_features_are_the_batch_statistics(features):
+    """The built-in discriminator reads each code with the batch's
+    statistics appended, exactly as NumPy computes them (``hidden_moments``
+    also appends the first hidden layer's); a row's logit then depends on
+    the other rows of its batch (and only then)."""
+    model = keras_ae.AAE(**SMALL, minibatch_features=features)
+    disc = model.discriminator
+    z = np.random.default_rng(0).normal(1.0, 2.0, (8, 4)).astype("float32")
+    std = np.sqrt(z.var(axis=0) + 1e-6)
+    expected = {
+        "none": z,
+        "std": np.concatenate([z, np.full((8, 1), std.mean())], axis=1),
+        "moments": _with_batch_moments(z),
+        "hidden_moments": _with_batch_moments(z),
+    }[features]
+    assert tuple(disc.get_layer("dense_0").kernel.shape) == (expected.shape[1], 256)
+    hidden_width = 3 * 256 if features == "hidden_moments" else 256
+    assert tuple(disc.get_layer("dense_1").kernel.shape) == (hidden_width, 256)
+    if features == "hidden_moments":
+        dense_0 = disc.get_layer("dense_0")
+        h = keras.ops.convert_to_numpy(dense_0(expected))
+        got = disc.get_layer("hidden_minibatch_features")(h)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(got), _with_batch_moments(h), rtol=1e-5, atol=1e-5
+        )
+    if features != "none":
+        layer = model.discriminator.get_layer("minibatch_features")
+        got = keras.ops.convert_to_numpy(layer(z))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    shifted = z.copy()
+    shifted[1:] += 3.0  # every row but the first
+    logits = [keras.ops.convert_to_numpy(model.discriminator(v))[0, 0] for v in (z, shifted)]
+    assert (abs(logits[0] - logits[1]) > 1e-4) == (features != "none"), logits
+
+
+def test_minibatch_features_config_and_reload(tmp_path):
+    model = keras_ae.AAE(**SMALL, minibatch_features="moments")
+    config = model.get_config()
+    assert config["minibatch_features"] == "moments"
+    assert keras_ae.AAE(**SMALL).get_config()["minibatch_features"] == "none"
+    clone = AdversarialAutoencoder.from_config(config)
+    assert clone.get_config() == config
+    assert clone.discriminator.get_layer("minibatch_features").mode == "moments"
+    model.compile()
+    fit_quietly(model, X_FLAT)
+    path = str(tmp_path / "moments.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert reloaded.minibatch_features == "moments"
+    z = np.random.default_rng(1).normal(size=(6, 4)).astype("float32")
+    np.testing.assert_allclose(
+        reloaded.discriminator.predict(z, verbose=0),
+        model.discriminator.predict(z, verbose=0),
+        atol=1e-6,
+    )
+
+
+# ------------------------------------------------------- Gaussian posterior
+
+
+@pytest.mark.backends
+def test_gaussian_posterior_draws_only_in_training():
+    """``posterior="gaussian"``: the phases' codes are ``mu + sigma * eps``
+    in training, with ``log sigma^2`` a learned function of ``mu``; outside
+    training, `encode` and the export's ``encode`` endpoint give ``mu``."""
+    model = keras_ae.AAE(**SMALL, posterior="gaussian")
+    assert keras_ae.AAE(**SMALL).posterior_sampling is None
+    x = X_FLAT[:512]
+    mu = keras.ops.convert_to_numpy(model.encoder(x))
+    np.testing.assert_allclose(model.encode(x), mu, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.posterior_codes(x, training=False)), mu, atol=1e-6
+    )
+    endpoint = model.export_endpoints()["encode"].fn(x=x)["codes"]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(endpoint), mu, atol=1e-6)
+    model.posterior_log_var.get_layer("log_var").bias.assign(np.full(4, np.log(0.25), "float32"))
+    z = keras.ops.convert_to_numpy(model.posterior_codes(x, training=True))
+    eps = (z - mu) / 0.5  # sigma = 0.5 everywhere
+    assert abs(eps.mean()) < 0.1 and abs(eps.std() - 1.0) < 0.1, (eps.mean(), eps.std())
+    again = keras.ops.convert_to_numpy(model.posterior_codes(x, training=True))
+    assert not np.allclose(again, z)
+
+
+def test_gaussian_posterior_is_trained_saved_and_reloaded(tmp_path):
+    model = keras_ae.AAE(**SMALL, posterior="gaussian")
+    config = model.get_config()
+    assert config["posterior"] == "gaussian"
+    assert keras_ae.AAE(**SMALL).get_config()["posterior"] == "deterministic"
+    assert AdversarialAutoencoder.from_config(config).get_config() == config
+    model.compile()
+    log_var = model.posterior_log_var.trainable_variables
+    pv = model._phase_variables
+    assert all(any(v is w for w in pv.autoencoder) for v in log_var)
+    assert all(any(v is w for w in pv.generator) for v in log_var)
+    start = _values(log_var)
+    fit_quietly(model, X_FLAT)
+    assert not np.allclose(_values(log_var)[0], start[0])
+    path = str(tmp_path / "gaussian.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert reloaded.posterior == "gaussian"
+    np.testing.assert_allclose(reloaded.encode(X_FLAT[:8]), model.encode(X_FLAT[:8]), atol=1e-6)
+    for got, want in zip(_values(reloaded.posterior_log_var.weights), _values(log_var)):
+        np.testing.assert_allclose(got, want, atol=1e-7)
+    np.testing.assert_array_equal(
+        reloaded.posterior_sampling.seed_generator.state,
+        model.posterior_sampling.seed_generator.state,
     )
 
 
@@ -220,13 +348,15 @@ def _manual_phased_step(model, x):
     )
 
 
-def test_one_step_is_the_three_phases_in_order():
+@pytest.mark.parametrize("features", ["none", "moments"])
+def test_one_step_is_the_three_phases_in_order(features):
     """A `fit` step equals reconstruction -> discriminator (on the updated
     encoder) -> generator (against the updated discriminator), each phase
-    on its own variables; logged losses are the phases' losses."""
+    on its own variables; logged losses are the phases' losses. With
+    minibatch features, prior draws and codes are judged as two batches."""
     x = X_FLAT[:32]
-    model = _sgd_all(keras_ae.AAE(**SMALL))
-    manual = keras_ae.AAE(**SMALL)
+    model = _sgd_all(keras_ae.AAE(**SMALL, minibatch_features=features))
+    manual = keras_ae.AAE(**SMALL, minibatch_features=features)
     assert_weights_close(weights_of(model), weights_of(manual), atol=0)
     logs = model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0).history
     expected = _manual_phased_step(manual, tf.constant(x))
@@ -400,15 +530,29 @@ def _step_norms(model, start):
     return np.array(out)
 
 
-@pytest.mark.parametrize("mode", ["phased", "joint"])
-def test_one_step_matches_single_device(mode, mirrored_strategy):
-    """Prior draws come from one global draw sliced per replica, so the
-    step is identical on one device and on two replicas (weights of
-    encoder, decoder and discriminator within 1e-6)."""
+@pytest.mark.parametrize(
+    "mode, features, posterior",
+    [
+        ("phased", "none", "deterministic"),
+        ("joint", "none", "deterministic"),
+        ("phased", "moments", "gaussian"),
+    ],
+)
+def test_one_step_matches_single_device(mode, features, posterior, mirrored_strategy):
+    """Prior draws come from one global draw sliced per replica, and
+    minibatch features are statistics of the global batch, so the step is
+    identical on one device and on two replicas (weights of encoder,
+    decoder and discriminator within 1e-6; a Gaussian posterior's noise,
+    drawn per replica, is set to zero here)."""
     x = X_FLAT[:32]
 
     def make():
-        return keras_ae.AAE(**SMALL, mode=mode)
+        model = keras_ae.AAE(
+            **SMALL, mode=mode, minibatch_features=features, posterior=posterior
+        )
+        if model.posterior_sampling is not None:
+            model.posterior_sampling.noise_scale = 0.0
+        return model
 
     start = weights_of(make())
     ref = _one_step(make, x)

@@ -10,9 +10,46 @@ from keras_ae import priors
 from keras_ae import rng
 from keras_ae import validation
 from keras_ae.backend import phases
+from keras_ae.layers.sampling import Sampling
 from keras_ae.models.base import BaseAutoencoder
 
 MODES = ("phased", "joint")
+MINIBATCH_FEATURES = ("none", "std", "moments", "hidden_moments")
+POSTERIORS = ("deterministic", "gaussian")
+
+
+class _MinibatchFeatures(keras.layers.Layer):
+    """Appends statistics of the whole (global) batch to every row.
+
+    ``"std"``: one column, the batch standard deviation averaged over the
+    features (minibatch standard deviation, Karras et al. 2018).
+    ``"moments"``: the per-feature batch mean and standard deviation (2 x
+    width columns), so a shifted or too narrow batch of codes is visible to
+    the discriminator. Statistics are taken over the global batch under
+    ``tf.distribute`` and are differentiable.
+    """
+
+    def __init__(self, mode, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, z):
+        z32 = ops.cast(z, "float32")
+        mean = backend.global_batch_mean(z32)
+        std = ops.sqrt(backend.global_batch_mean(ops.square(z32 - mean)) + 1e-6)
+        if self.mode == "std":
+            stats = ops.mean(std, axis=-1, keepdims=True)
+        else:
+            stats = ops.concatenate([mean, std], axis=-1)
+        stats = ops.broadcast_to(stats, (ops.shape(z)[0], ops.shape(stats)[1]))
+        return ops.concatenate([z, ops.cast(stats, z.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        extra = 1 if self.mode == "std" else 2 * input_shape[-1]
+        return tuple(input_shape[:-1]) + (input_shape[-1] + extra,)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
 
 def default_optimizers():
@@ -35,7 +72,9 @@ def default_optimizers():
     }
 
 
-def build_discriminator(latent_dim, units=(256, 256), activation="relu", seed=None):
+def build_discriminator(
+    latent_dim, units=(256, 256), activation="relu", seed=None, minibatch_features="none"
+):
     """Builds the default discriminator: an MLP from codes to one logit.
 
     Args:
@@ -43,6 +82,12 @@ def build_discriminator(latent_dim, units=(256, 256), activation="relu", seed=No
         units: hidden layer sizes.
         activation: activation of the hidden layers.
         seed: optional integer seed of the kernel initializers.
+        minibatch_features: ``"none"``, ``"std"`` (one column: the batch
+            standard deviation averaged over the features), ``"moments"``
+            (per-feature batch mean and standard deviation) appended to
+            every row before the first layer, or ``"hidden_moments"``
+            (``"moments"``, and the first hidden layer's moments appended
+            to its output).
 
     Returns:
         A functional `keras.Model` mapping ``(batch, latent_dim)`` to
@@ -56,7 +101,12 @@ def build_discriminator(latent_dim, units=(256, 256), activation="relu", seed=No
 
     inputs = keras.Input(shape=(latent_dim,), name="code")
     h = inputs
+    if minibatch_features != "none":
+        mode = "std" if minibatch_features == "std" else "moments"
+        h = _MinibatchFeatures(mode, name="minibatch_features")(h)
     for i, u in enumerate(units):
+        if i == 1 and minibatch_features == "hidden_moments":
+            h = _MinibatchFeatures("moments", name="hidden_minibatch_features")(h)
         h = keras.layers.Dense(
             u, activation=activation, kernel_initializer=init(i), name=f"dense_{i}"
         )(h)
@@ -143,6 +193,22 @@ class AdversarialAutoencoder(BaseAutoencoder):
             changes nothing with Adam's scale-invariant steps).
         mode: ``"phased"`` (the paper's three phases, default) or
             ``"joint"`` (one simultaneous update, as pythae).
+        minibatch_features: statistics of the batch the built-in
+            discriminator also reads, so that a batch of codes too narrow or
+            shifted against the prior is detectable: ``"none"``, ``"std"``
+            (the batch standard deviation averaged over dimensions, Karras
+            et al. 2018), ``"moments"`` (every dimension's batch mean and
+            standard deviation) or ``"hidden_moments"`` (``"moments"``, and
+            the same statistics of the first hidden layer). Prior draws and
+            codes are judged as separate batches; the statistics cover the
+            global batch under ``tf.distribute``. Not available with a user
+            ``discriminator``.
+        posterior: ``"deterministic"`` (codes ``mu(x)``, the default) or
+            ``"gaussian"`` (the paper's Gaussian posterior: in training the
+            phases use ``z = mu(x) + sigma * eps`` with ``log sigma^2`` a
+            learned linear function of ``mu(x)``; `encode` and exports give
+            ``mu(x)``). The noise is drawn per replica and its stream is
+            saved with the model.
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -159,6 +225,9 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     code_activation = None
     generative = True
+    #: The ``posterior`` values this class trains with (a subclass whose
+    #: phases call the encoder directly lists only ``"deterministic"``).
+    posterior_options = POSTERIORS
 
     def __init__(
         self,
@@ -178,6 +247,8 @@ class AdversarialAutoencoder(BaseAutoencoder):
         discriminator_units=(256, 256),
         adversarial_weight=1.0,
         mode="phased",
+        minibatch_features="none",
+        posterior="deterministic",
         **kwargs,
     ):
         # The extra arguments are checked and stored before the base
@@ -189,6 +260,13 @@ class AdversarialAutoencoder(BaseAutoencoder):
             adversarial_weight, "adversarial_weight", low=0.0, low_inclusive=False
         )
         validation.one_of(mode, "mode", MODES)
+        validation.one_of(minibatch_features, "minibatch_features", MINIBATCH_FEATURES)
+        validation.one_of(posterior, "posterior", self.posterior_options)
+        if discriminator is not None and minibatch_features != "none":
+            raise ValueError(
+                "`minibatch_features` must be 'none' with a user `discriminator`. "
+                f"Received: minibatch_features={minibatch_features!r}"
+            )
         if discriminator is not None and not isinstance(
             discriminator, keras.layers.Layer
         ):
@@ -206,6 +284,10 @@ class AdversarialAutoencoder(BaseAutoencoder):
         self.discriminator_units = discriminator_units
         self.adversarial_weight = float(adversarial_weight)
         self.mode = mode
+        self.minibatch_features = minibatch_features
+        self.posterior = posterior
+        self.posterior_log_var = None
+        self.posterior_sampling = None
         self._custom_discriminator = discriminator is not None
         self._discriminator_arg = discriminator
         self._phase_variables = None
@@ -232,9 +314,14 @@ class AdversarialAutoencoder(BaseAutoencoder):
             self.discriminator = self._discriminator_arg
         else:
             self.discriminator = build_discriminator(
-                self.discriminator_input_dim(), self.discriminator_units, seed=self.seed
+                self.discriminator_input_dim(),
+                self.discriminator_units,
+                seed=self.seed,
+                minibatch_features=self.minibatch_features,
             )
         self._discriminator_arg = None
+        if self.posterior == "gaussian":
+            self._build_posterior()
         width = self.discriminator_input_dim()
         logits = self.discriminator(ops.zeros((1, width)), training=False)
         if tuple(logits.shape) != (1, 1):
@@ -246,6 +333,35 @@ class AdversarialAutoencoder(BaseAutoencoder):
         # A prior has no weights to build (only its saved seed state).
         self.prior.built = True
         super()._build_model()
+
+    def _build_posterior(self):
+        # log sigma^2(x) is a linear function of the code mu(x), zero at the
+        # start (unit noise); the encoder itself stays mu(x).
+        codes = keras.Input(shape=(self.latent_dim,), name="code")
+        log_var = keras.layers.Dense(
+            self.latent_dim, kernel_initializer="zeros", name="log_var"
+        )(codes)
+        self.posterior_log_var = keras.Model(codes, log_var, name="posterior_log_var")
+        self.posterior_sampling = Sampling(
+            seed=None if self.seed is None else self.seed + 271, name="posterior_sampling"
+        )
+        zeros = ops.zeros((1, self.latent_dim))
+        self.posterior_sampling([zeros, self.posterior_log_var(zeros)], training=False)
+
+    def posterior_codes(self, x, training=False):
+        """Codes the training phases use: ``mu(x)``, or with
+        ``posterior="gaussian"`` and ``training`` a draw from
+        ``N(mu(x), sigma(x)^2)`` (the reparameterisation trick)."""
+        codes = self.encoder(x, training=training)
+        if self.posterior_sampling is None or not training:
+            return codes
+        log_var = self.posterior_log_var(codes, training=training)
+        return ops.cast(self.posterior_sampling([codes, log_var], training=True), codes.dtype)
+
+    def _posterior_variables(self):
+        if self.posterior_log_var is None:
+            return []
+        return list(self.posterior_log_var.trainable_variables)
 
     def discriminator_input_dim(self):
         """Width of the discriminator's input (``latent_dim``; subclasses
@@ -314,10 +430,12 @@ class AdversarialAutoencoder(BaseAutoencoder):
         """The variables of each phase (autoencoder, discriminator, generator)."""
         return _PhaseVariables(
             autoencoder=phases.unique(
-                self.encoder.trainable_variables + self.decoder.trainable_variables
+                self.encoder.trainable_variables
+                + self.decoder.trainable_variables
+                + self._posterior_variables()
             ),
             discriminator=list(self.discriminator.trainable_variables),
-            generator=list(self.encoder.trainable_variables),
+            generator=list(self.encoder.trainable_variables) + self._posterior_variables(),
         )
 
     @staticmethod
@@ -437,7 +555,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     def compute_loss_terms(self, x, y, sample_weight=None, training=False):
         """All loss terms of one batch, without updating anything."""
-        codes = self.encoder(x, training=training)
+        codes = self.posterior_codes(x, training=training)
         terms, y_pred = self._reconstruction_terms(codes, y, sample_weight, training)
         real = self.draw_prior(codes, training=training)
         d_loss, d_acc, fake_logits = self._discriminator_terms(
@@ -521,7 +639,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         )
 
     def _reconstruction_phase(self, x, y, sample_weight):
-        codes = self.encoder(x, training=True)
+        codes = self.posterior_codes(x, training=True)
         return self._reconstruction_terms(codes, y, sample_weight, True)
 
     def _prior_for(self, codes, y):
@@ -537,7 +655,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         return z
 
     def _discriminator_phase(self, x, y, sample_weight):
-        codes = ops.stop_gradient(self.encoder(x, training=True))
+        codes = ops.stop_gradient(self.posterior_codes(x, training=True))
         real = self._prior_for(codes, y)
         d_loss, d_acc, _ = self._discriminator_terms(
             self._discriminator_view(real, y),
@@ -552,7 +670,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         return terms, None
 
     def _generator_phase(self, x, y, sample_weight):
-        codes = self.encoder(x, training=True)
+        codes = self.posterior_codes(x, training=True)
         logits = self._logits(self._discriminator_view(codes, y), True)
         g_loss = self._generator_loss(logits, sample_weight)
         terms = {
@@ -611,6 +729,8 @@ class AdversarialAutoencoder(BaseAutoencoder):
                 "discriminator_units": list(self.discriminator_units),
                 "adversarial_weight": self.adversarial_weight,
                 "mode": self.mode,
+                "minibatch_features": self.minibatch_features,
+                "posterior": self.posterior,
             }
         )
         return config
