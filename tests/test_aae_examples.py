@@ -39,6 +39,8 @@ def test_split_labelled_per_class_and_disjoint_validation(example):
     again = example.split(y, 7, seed=3, validation=40)
     assert np.array_equal(labelled, again[0]) and np.array_equal(val, again[1])
     assert len(example.split(y, 7, seed=3)[1]) == 0
+    every, none_left = example.split(y, 50, seed=0, validation=10)
+    assert len(every) == 500 and len(none_left) == 0
 
 
 def test_schedule_divides_by_ten_after_the_fraction(example):
