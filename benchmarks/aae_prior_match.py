@@ -13,9 +13,15 @@ Bars (issue #17): >= 95% in the ball, every |mean| <= 0.5, every std in
 rows: benchmarks/RESULTS_aae_prior_match.jsonl (the figures are quoted in
 examples/aae_fashion_mnist.py).
 
-Run (defaults of `default_optimizers()` unless overridden):
+Run (defaults of `default_optimizers()` unless overridden; ``--validation``
+for choosing settings on a split of the training set):
     KERAS_BACKEND=jax python benchmarks/aae_prior_match.py --epochs 10 --seed 0 \\
+        --posterior gaussian --minibatch-features moments \\
         --baseline --out benchmarks/RESULTS_aae_prior_match.jsonl
+The 8-D digits check (the slow test's setting) with the same options:
+    KERAS_BACKEND=jax python benchmarks/aae_prior_match.py --dataset digits \\
+        --latent-dim 8 --batch-size 32 --epochs 50 --seed 0 --baseline \\
+        --minibatch-features moments
 """
 
 import argparse
@@ -34,6 +40,9 @@ from keras_ae.models.adversarial import default_optimizers  # noqa: E402
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", choices=("fashion_mnist", "digits"), default="fashion_mnist",
+                   help="digits: the 8-D check of tests/test_adversarial.py (64-128-64-8, "
+                        "use --latent-dim 8 --batch-size 32 --epochs 50)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=128)
@@ -48,8 +57,8 @@ def parse_args():
     p.add_argument("--decay", action="store_true",
                    help="cosine-decay every phase's learning rate to 0 over the run")
     p.add_argument("--validation", action="store_true",
-                   help="train on the first 50,000 training images and measure on "
-                        "the last 10,000 (for choosing settings) instead of the test set")
+                   help="train on the first 5/6 of the training images and measure on "
+                        "the last 1/6 (for choosing settings) instead of the test set")
     p.add_argument("--baseline", action="store_true", help="also train the plain AE")
     p.add_argument("--tag", default="")
     p.add_argument("--out", default=None, help="append the JSON line to this file")
@@ -72,11 +81,13 @@ def optimizers(args, steps):
 
 def main():
     args = parse_args()
-    (x, _), (x_test, _) = keras_ae.datasets.load_data("fashion_mnist")
+    (x, _), (x_test, _) = keras_ae.datasets.load_data(args.dataset)
     if args.validation:
-        x, x_test = x[:50000], x[50000:]
+        cut = len(x) - len(x) // 6  # Fashion-MNIST: 50,000 / 10,000
+        x, x_test = x[:cut], x[cut:]
     prior = keras_ae.priors.Gaussian(1.0)
-    net = dict(input_shape=(784,), latent_dim=args.latent_dim, hidden_units=(512, 256),
+    shape, units = ((64,), (128, 64)) if args.dataset == "digits" else ((784,), (512, 256))
+    net = dict(input_shape=shape, latent_dim=args.latent_dim, hidden_units=units,
                seed=args.seed)
     extra = {}
     if args.discriminator_units:
@@ -96,9 +107,9 @@ def main():
     rec = aae.evaluate(x_test, batch_size=512, verbose=0, return_dict=True)["reconstruction_loss"]
     mean, std = z.mean(axis=0), z.std(axis=0)
     eig = np.linalg.eigvalsh(np.cov(z, rowvar=False))  # correlated codes widen |z|
-    z_train = np.asarray(aae.encode(x[:10000]), "float64")
+    z_train = np.asarray(aae.encode(x[:10000]), "float64")  # the codes D was trained on
     row = dict(
-        tag=args.tag, split="validation" if args.validation else "test",
+        tag=args.tag, dataset=args.dataset, split="validation" if args.validation else "test",
         backend=keras.backend.backend(), seed=args.seed, epochs=args.epochs,
         learning_rates=[args.rec_lr, args.disc_lr, args.gen_lr], decay=args.decay,
         discriminator_units=list(aae.discriminator_units),
