@@ -7,38 +7,49 @@ unlabelled examples. The labelled examples are repeated (``--repeat``) so that
 every batch holds some of them for the classification phase; the baseline is
 the model's own encoder (trunk + softmax head), freshly initialised, trained
 with Adam(1e-3) on the labelled examples only for as many steps as the AAE
-takes (same batch size).
+takes (same batch size, same input noise, same learning-rate schedule).
+
+Validation (``--validation N``, default 5,000): N unlabelled training
+images whose labels are never used in training (they stay in the AAE's
+unlabelled pool, as the 59,000 of the protocol); their accuracy chose the
+settings below, and the baseline is also reported *early-stopped*: the
+weights of its epoch with the best validation accuracy, scored on the test
+set (its best figure; the AAE gets no such choice of epoch).
 
 Measured (KERAS_BACKEND=jax, 2 CPU cores shared with other jobs (load
-10-16), hidden (512, 256), latent_dim 10, batch 100, 3 epochs = 2,670 steps,
-1,000 labels; test accuracy on the 10,000 test images; the baseline gets
-the same 2,670 steps and the same input noise as the AAE's encoder):
+10-24), hidden (512, 256), latent_dim 10, batch 100, 1,000 labels, 3 epochs
+= 2,670 steps unless noted; test accuracy on the 10,000 test images; every
+seed run is listed):
 
-| setting | SemiSupervisedAAE | encoder + softmax, labels only |
-|---|---|---|
-| defaults, ``--repeat 30``, seeds 0 1 2 | 0.807 ± 0.011 | 0.813 ± 0.002 |
-| ``--input-noise 0.3 --balance 1``, seeds 0 1 2 | 0.820 ± 0.002 | 0.800 ± 0.008 |
-| ``--input-noise 0.3``, seed 0 | 0.808 | 0.803 |
-| ``--input-noise 0.3 --balance 1 --labels 100 --repeat 300``, seed 0 | 0.713 | 0.673 |
-| ``--input-noise 0.3 --balance 1 --labels 60000 --repeat 1``, seed 0 (1,800 steps) | 0.846 | 0.865 |
+| setting | SemiSupervisedAAE test (validation) | labels only, after all steps | labels only, early-stopped on validation |
+|---|---|---|---|
+| defaults (``--input-noise 0.3 --balance 1 --decay-after 0.67``), seeds 0 1 2 | 0.821, 0.811, 0.826 = **0.819 ± 0.006** (0.831, 0.820, 0.828) | 0.812, 0.803, 0.811 = 0.809 ± 0.004 | 0.816, 0.810, 0.815 = **0.814 ± 0.003** |
+| same, 6 epochs = 5,340 steps, seeds 0 1 2 | 0.824, 0.815, 0.820 = **0.820 ± 0.003** (0.828, 0.834, 0.825) | 0.810, 0.806, 0.807 = 0.808 ± 0.002 | 0.817, 0.810, 0.812 = **0.813 ± 0.003** |
+| no decay (``--decay-after 0``), 6 epochs, seed 0 | 0.809 (0.825; per epoch 0.801 0.808 0.813 0.819 0.806 0.809) | 0.798 | 0.822 (epoch 424 of 534) |
+| no decay, 3 epochs, seeds 0 1 2 (last round, no validation) | 0.820 ± 0.002 | 0.800 ± 0.008 | – |
+| no decay, no input noise, balance 0, seeds 0 1 2 (earlier) | 0.807 ± 0.011 | 0.813 ± 0.002 | – |
+| 100 labels, ``--repeat 300``, seed 0 (2,697 steps) | 0.710 (0.730) | 0.704 | 0.710 (epoch 1261 of 2697) |
+| 100 labels, no decay, seed 0 (last round) | 0.713 | 0.673 | – |
+| all 60,000 labels, ``--repeat 1``, seed 0 (1,800 steps) | 0.852 | 0.862 | – |
 
-With Gaussian noise (std 0.3) on the encoder's input in training
-(``input_noise``, a denoising corruption) and the batch balance term
-(``balance_weight``, see `keras_ae.SemiSupervisedAAE`), the AAE beats
-the identically corrupted labels-only classifier by 1.9 points (per seed
-+1.8, +2.8, +1.2); the issue asks for 2. The noise hurts the labels-only
-classifier (0.800 against 0.813 without it), so against the best
-labels-only run the gain is 0.7 points. With 100 labels the gain is 4
-points (one seed); with every label the AAE is 1.9 points worse than the
-plain classifier at this budget. The same seed run twice differs by
-up to 1 point (0.812 and 0.821 for seed 0): these JAX CPU runs are not
-bitwise reproducible (cause not isolated), so single-seed differences
-below a point mean little.
+Reading: the issue's bar (+2 points over the labels-only classifier) is
+not met. Against the labels-only classifier after the same steps and the
+same schedule the AAE gains 1.1-1.2 points; against its early-stopped
+figure 0.6-0.7 points. Last round's +1.9 compared with the baseline's last
+epoch without a decay, where that small-data classifier swings by up to 2
+points from epoch to epoch (0.798 at the end, 0.822 at its best
+validation epoch on seed 0): part of that gain was the baseline's noisy end
+point; with 100 labels the same holds (+4.0 points last round without a
+decay, +0.7 with it, 0 against the early-stopped baseline). Dividing every
+learning rate by 10 for the last third
+(``--decay-after 0.67``, after the paper's per-phase schedule) steadies
+both end points; doubling the epochs moves neither. The same seed run twice
+differs by up to 1 point (JAX CPU runs here are not bitwise reproducible).
 
 Run:
     KERAS_BACKEND=jax python examples/aae_semi_supervised_fashion_mnist.py \\
-        --labels 1000 --epochs 3 --repeat 30 --seeds 0 1 2 \\
-        --input-noise 0.3 --balance 1 --figure curve.png
+        --labels 1000 --epochs 3 --seeds 0 1 2 --figure curve.png
+
 """
 
 import argparse
@@ -58,7 +69,8 @@ def split(y, per_class, seed, validation=0):
         per_class: labelled examples drawn from every class.
         seed: seed of the draw.
         validation: number of further examples (none of them labelled)
-            whose labels only choose settings and stop the baseline early.
+            whose labels only choose settings and stop the baseline early
+            (fewer if fewer are left).
 
     Returns:
         ``(labelled, validation_indices)`` int arrays, disjoint.
@@ -68,7 +80,7 @@ def split(y, per_class, seed, validation=0):
         [rs.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)]
     )
     rest = np.setdiff1d(np.arange(len(y)), labelled)
-    return labelled, np.sort(rs.choice(rest, validation, replace=False))
+    return labelled, np.sort(rs.choice(rest, min(validation, len(rest)), replace=False))
 
 
 def schedule(learning_rate, steps, decay_after):
@@ -198,22 +210,23 @@ def main():
     parser.add_argument("--latent-dim", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--balance", type=float, default=0.0, help="balance_weight")
-    parser.add_argument("--input-noise", type=float, default=0.0, help="input_noise")
+    parser.add_argument("--balance", type=float, default=1.0, help="balance_weight")
+    parser.add_argument("--input-noise", type=float, default=0.3, help="input_noise")
     parser.add_argument("--categorical-noise", type=float, default=0.0)
     parser.add_argument("--classification-weight", type=float, default=1.0)
     parser.add_argument("--classifier-lr", type=float, default=1e-3,
                         help="Adam learning rate of the classification phase")
     parser.add_argument(
-        "--decay-after", type=float, default=None,
+        "--decay-after", type=float, default=0.67,
         help="divide every learning rate (AAE phases and baseline) by 10 after "
-        "this fraction of the steps")
+        "this fraction of the steps; 0: constant rates")
     parser.add_argument(
-        "--validation", type=int, default=0,
+        "--validation", type=int, default=5000,
         help="unlabelled training images whose labels only choose settings and "
         "early-stop the baseline (they stay in the AAE's unlabelled pool)")
     parser.add_argument("--figure", default=None, help="learning curve (PNG)")
     args = parser.parse_args()
+    args.decay_after = args.decay_after or None
     (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
     rows = []
     for seed in args.seeds:
@@ -245,7 +258,7 @@ def main():
         f"{np.mean(aae):.4f} ± {np.std(aae):.4f}, baseline "
         f"{np.mean(base):.4f} ± {np.std(base):.4f}"
     )
-    if args.validation:
+    if all("validation" in r[0] for r in rows):
         es = [r[2] for r in rows]
         val = [r[0]["validation"][-1] for r in rows]
         summary += (f", baseline early-stopped {np.mean(es):.4f} ± {np.std(es):.4f}; "
