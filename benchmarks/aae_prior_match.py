@@ -54,6 +54,8 @@ def parse_args():
     p.add_argument("--minibatch-features", default=None,
                    choices=("none", "std", "moments", "hidden_moments"))
     p.add_argument("--posterior", default=None, choices=("deterministic", "gaussian"))
+    p.add_argument("--posterior-log-var-init", type=float, default=None,
+                   help="start log sigma^2 of a Gaussian posterior here (the model starts at 0)")
     p.add_argument("--decay", action="store_true",
                    help="cosine-decay every phase's learning rate to 0 over the run")
     p.add_argument("--validation", action="store_true",
@@ -99,6 +101,9 @@ def main():
     keras.utils.set_random_seed(args.seed)
     t0, c0 = time.perf_counter(), time.process_time()
     aae = keras_ae.AAE(**net, **extra)
+    if args.posterior_log_var_init is not None:
+        bias = aae.posterior_log_var.get_layer("log_var").bias
+        bias.assign(np.full(bias.shape, args.posterior_log_var_init, "float32"))
     steps = args.epochs * -(-len(x) // args.batch_size)
     opts = optimizers(args, steps)
     aae.compile(**opts)
@@ -114,6 +119,7 @@ def main():
         learning_rates=[args.rec_lr, args.disc_lr, args.gen_lr], decay=args.decay,
         discriminator_units=list(aae.discriminator_units),
         minibatch_features=aae.minibatch_features, posterior=aae.posterior,
+        posterior_log_var_init=args.posterior_log_var_init,
         inside_99_ball=round(float(prior.fraction_inside(z, p=0.99)), 4),
         max_abs_mean=round(float(np.abs(mean).max()), 3),
         std_min=round(float(std.min()), 3), std_max=round(float(std.max()), 3),
