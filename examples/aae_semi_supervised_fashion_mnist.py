@@ -176,7 +176,8 @@ def train_baseline(model, x, y, x_test, y_test, labelled, val, steps, args, seed
     clone = keras.models.clone_model(model.encoder)  # fresh initial weights
     inputs = keras.Input((784,))
     noisy = keras_ae.layers.GaussianNoise(args.input_noise, seed=seed)(inputs)
-    classifier = keras.Model(inputs, clone(noisy)[0])
+    # The encoder's code is [y | z]: the first num_classes columns are y.
+    classifier = keras.Model(inputs, clone(noisy)[:, : model.num_classes])
     classifier.compile(
         optimizer=keras.optimizers.Adam(schedule(1e-3, steps, args.decay_after)),
         loss="sparse_categorical_crossentropy",

@@ -37,37 +37,11 @@ def mirrored_strategy():
 # Known gaps of the models added this round, recorded where everyone sees
 # them: test id -> why it fails today. Each one is an expected failure
 # (`xfail`), reported by name in every run; remove the line when fixed.
-_ADVERSARIAL_FAMILY_GAP = "labelled AAE family: not yet under tf.distribute"
 KNOWN_GAPS = {
-    **{
-        f"tests/test_distribute.py::{test}[{case}]": _ADVERSARIAL_FAMILY_GAP
-        for test, cases in {
-            "test_one_step_matches_single_device": ("semi_supervised_aae", "clustering_aae"),
-            "test_one_step_update_size_with_noise_on": (
-                "semi_supervised_aae", "clustering_aae"),
-            "test_prior_draws_differ_per_replica_and_match_one_device": (
-                "semi_supervised_aae", "clustering_aae"),
-            "test_same_batch_gives_per_replica_losses_differing_only_by_noise": (
-                "semi_supervised_aae", "clustering_aae"),
-        }.items()
-        for case in cases
-    },
     "tests/test_distribute.py::test_same_batch_gives_per_replica_losses_differing_only_"
     "by_noise[label_conditioned_aae]": "its `loss` (reconstruction) reads no prior draw "
     "in phased mode, so equal per-replica losses are right; the test would need to "
     "compare `discriminator_loss` for adversarial models",
-    **{
-        "tests/test_mixed_precision.py::test_training_follows_float32_with_float32_losses_"
-        f"and_outputs[{policy}-{case}]": "labelled AAE family: mixed precision diverges "
-        "from float32 (open)"
-        for policy in ("mixed_float16", "mixed_bfloat16")
-        for case in ("semi_supervised_aae",)
-    },
-    **{
-        f"tests/test_multiworker.py::test_two_workers_match_single_process[{case}]":
-        "not yet under MultiWorkerMirroredStrategy"
-        for case in ("semi_supervised_aae", "clustering_aae")
-    },
 }
 
 

@@ -86,11 +86,17 @@ def fixed_prior_draws(model):
     from keras import ops
 
     if hasattr(model, "draw_priors"):  # SemiSupervisedAAE, ClusteringAAE
+        from keras_ae import backend
+
         k = model.num_classes
 
         def draws(z, training=True):
-            rows = ops.arange(ops.shape(z)[0]) % k
-            return ops.one_hot(rows, k), ops.zeros_like(z)
+            # Row i of the *global* batch gets category i % k: each
+            # tf.distribute replica takes its slice, as the real draws do.
+            one_hot = backend.replica_slice(
+                lambda total: ops.one_hot(ops.arange(total) % k, k), ops.shape(z)[0]
+            )
+            return one_hot, ops.zeros((ops.shape(z)[0], model.latent_dim))
 
         model.draw_priors = draws
     else:  # LabelConditionedAAE
@@ -206,16 +212,19 @@ MODEL_CASES = _available(
         ModelCase(
             "semi_supervised_aae",
             "SemiSupervisedAAE",
-            dict(_SMALL, num_classes=3),
+            dict(_SMALL, num_classes=3, input_noise=0.1),
             y=SOME_LABELS,
             generative=True,
+            # Input noise makes the autoencoder's own loss random too.
+            fixed_noise=dict(input_noise=0.0),
             hold_fixed=fixed_prior_draws,
         ),
         ModelCase(
             "clustering_aae",
             "ClusteringAAE",
-            dict(_SMALL, num_clusters=3),
+            dict(_SMALL, num_clusters=3, input_noise=0.1),
             generative=True,
+            fixed_noise=dict(input_noise=0.0),
             hold_fixed=fixed_prior_draws,
         ),
         ModelCase("contractive", "ContractiveAutoencoder", dict(_SMALL)),

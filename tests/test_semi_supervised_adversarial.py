@@ -42,8 +42,16 @@ def _semi(**kw):
 
 def test_heads_networks_and_phases():
     model = _sgd(_semi())
-    y, z = model.encoder(X_FLAT[:5])
-    assert tuple(y.shape) == (5, 3) and tuple(z.shape) == (5, 4)
+    code = ops.convert_to_numpy(model.encoder(X_FLAT[:5]))
+    assert code.shape == (5, 3 + 4)  # one output, the code [y | z]
+    y, z = code[:, :3], code[:, 3:]
+    np.testing.assert_allclose(model.classify(X_FLAT[:5]), y, atol=1e-6)
+    np.testing.assert_allclose(model.encode(X_FLAT[:5]), z, atol=1e-6)
+    np.testing.assert_allclose(
+        model.reconstruct(X_FLAT[:5]),
+        ops.convert_to_numpy(model.decoder(code)),
+        atol=1e-6,
+    )
     np.testing.assert_allclose(ops.convert_to_numpy(ops.sum(y, axis=-1)), 1.0, atol=1e-5)
     assert model.decoder.input_shape == (None, 3 + 4)
     assert model.categorical_discriminator.input_shape == (None, 3)
@@ -249,9 +257,9 @@ def test_generator_objective_adds_the_weighted_balance(weight):
     terms, _ = model._generator_phase(X_FLAT[:16], SOME[:16], None)
     expected = 0.5 * float(terms["generator_loss"]) + weight * float(terms["balance_loss"])
     assert float(terms["generator_objective"]) == pytest.approx(expected, abs=1e-5)
-    y, _ = model.encoder(X_FLAT[:16])
+    y = model.classify(X_FLAT[:16])
     assert float(terms["balance_loss"]) == pytest.approx(
-        _kl_uniform(ops.convert_to_numpy(y).mean(0)), abs=1e-5
+        _kl_uniform(y.mean(0)), abs=1e-5
     )
     logs = model.evaluate(X_FLAT, SOME, batch_size=64, verbose=0, return_dict=True)
     assert "balance_loss" in logs
@@ -287,13 +295,13 @@ def test_input_noise_only_in_training_and_saved():
     model = _semi(input_noise=0.3)
     assert model.get_config()["input_noise"] == 0.3
     x = ops.convert_to_tensor(X_FLAT[:8])
-    clean = ops.convert_to_numpy(model.encoder(x)[0])
+    clean = ops.convert_to_numpy(model.encoder(x)[:, :3])
     np.testing.assert_allclose(ops.convert_to_numpy(model._heads(x, False)[0]), clean, atol=1e-6)
     assert not np.allclose(ops.convert_to_numpy(model._heads(x, True)[0]), clean)
     plain = _semi()  # no noise by default
     np.testing.assert_allclose(
         ops.convert_to_numpy(plain._heads(x, True)[0]),
-        ops.convert_to_numpy(plain.encoder(x)[0]),
+        ops.convert_to_numpy(plain.encoder(x)[:, :3]),
         atol=1e-6,
     )
     for name in ("input_noise", "balance_weight"):

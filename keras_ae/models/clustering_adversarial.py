@@ -52,6 +52,7 @@ class ClusteringAAE(SemiSupervisedAAE):
     """
 
     classification_phase = False
+    category_endpoint = ("cluster", "clusters")
 
     def __init__(self, input_shape, num_clusters=16, balance_weight=5.0, **kwargs):
         num_clusters = validation.integer(num_clusters, "num_clusters", low=2)

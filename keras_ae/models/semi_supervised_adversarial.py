@@ -14,6 +14,7 @@ from keras_ae.layers.noise import GaussianNoise
 from keras_ae.models import _labels
 from keras_ae.models import adversarial
 from keras_ae.models.adversarial import AdversarialAutoencoder
+from keras_ae.models.endpoint import Endpoint
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -134,7 +135,12 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             ),
             name="y",
         )(features)
-        return keras.Model(trunk.inputs, [y, trunk.outputs[0]], name="encoder")
+        # One output, the code ``[y | z]`` (float32): the decoder reads it as
+        # it comes, ``decoder(encoder(x))`` reconstructs as in every model.
+        code = keras.layers.Concatenate(dtype="float32", name="code")(
+            [y, trunk.outputs[0]]
+        )
+        return keras.Model(trunk.inputs, code, name="encoder")
 
     def build_decoder(self, hidden_units):
         return networks.build_decoder(
@@ -171,8 +177,12 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     def _heads(self, x, training):
         if self.input_corruption is not None:
             x = self.input_corruption(x, training=bool(training))  # identity unless training
-        y, z = self.encoder(x, training=training)
-        return ops.cast(y, "float32"), z
+        return self._split(self.encoder(x, training=training))
+
+    def _split(self, code):
+        """``(y, z)`` of codes ``[y | z]`` (float32)."""
+        code = ops.cast(code, "float32")
+        return code[:, : self.num_classes], code[:, self.num_classes :]
 
     def _decode_heads(self, y, z, training):
         joined = ops.concatenate([y, ops.cast(z, "float32")], axis=-1)
@@ -277,13 +287,33 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         """
         n = ops.shape(z)[0]
         seed = self.prior.seed_generator.next() if training else rng.seed_tensor(0)
+        # Both draws are made for the global batch from a seed shared by
+        # the replicas; each replica takes its slice (as the AAE's prior).
         z_real = backend.replica_slice(
             lambda total: self.prior.draw(total, self.latent_dim, seed), n
         )
-        k = backend.replica_slice(
-            lambda total: rng.randint((total,), self.num_classes, rng.fold(seed, 5)), n
+        y_real = backend.replica_slice(
+            lambda total: _labels.one_hot(
+                rng.randint((total,), self.num_classes, rng.fold(seed, 5)),
+                self.num_classes,
+            ),
+            n,
         )
-        return _labels.one_hot(k, self.num_classes), z_real
+        return y_real, z_real
+
+    def draw_prior(self, codes, training=True):
+        """Prior draws pairing with codes ``[y | z]``: ``[one-hot | style]``.
+
+        Args:
+            codes: codes ``(batch, num_classes + latent_dim)`` (only the
+                batch size is read).
+            training: draw from the prior's stream (else a fixed seed).
+
+        Returns:
+            float32 ``(batch, num_classes + latent_dim)``.
+        """
+        y_real, z_real = self.draw_priors(codes, training=training)
+        return ops.concatenate([y_real, ops.cast(z_real, "float32")], axis=-1)
 
     def _categorical_logits(self, y, training):
         if training and self.categorical_noise > 0:
@@ -335,11 +365,14 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             A float32 scalar.
         """
         y = ops.cast(y, "float32")
+        # Means over the global batch (all replicas; differentiable).
         if sample_weight is None:
-            mean = ops.mean(y, axis=0)
+            mean = backend.global_batch_mean(y)[0]
         else:
             w = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
-            mean = ops.sum(w * y, axis=0) / ops.maximum(ops.sum(w), 1e-12)
+            mean = backend.global_batch_mean(w * y)[0] / ops.maximum(
+                backend.global_batch_mean(w)[0], 1e-12
+            )
         mean = ops.clip(mean, 1e-12, 1.0)
         return ops.sum(mean * ops.log(mean)) + float(np.log(self.num_classes))
 
@@ -359,20 +392,34 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             "float32",
         )
         safe = ops.maximum(count, 1.0)
-        # A replica with no labelled example contributes 0 (mean over the
-        # labelled examples of the batch).
-        loss = ops.sum(ce * labelled) / safe
+        # Metrics: means over this replica's labelled examples, weighted by
+        # their count (0 without any). The objective is the mean over the
+        # labelled examples of the *global* batch: this replica's sum over
+        # the global count, times the replica count that the step divides
+        # every loss by (exactly the one-device loss on one replica).
+        ce_sum = ops.sum(ce * labelled)
+        loss = ce_sum / safe
         acc = ops.sum(correct * labelled) / safe
+        total = ops.maximum(backend.global_sum(ops.stop_gradient(count)), 1.0)
+        objective = ce_sum * float(backend.num_replicas()) / total
         return {
             "classification_loss": loss,
             "classification_accuracy": acc,
-            "classification_objective": self.classification_weight * loss,
+            "classification_objective": self.classification_weight * objective,
             "labelled_count": count,
         }
 
+    def _labels_of(self, x, y):
+        """The labels of a batch: ``y``, or all ``-1`` when ``y`` is None or
+        the batch itself (the autoencoder's target, as generic callers pass)."""
+        if y is None or tuple(y.shape[1:]) == tuple(self.input_shape_):
+            return _labels.LabelledData.unpack((x,))[1]
+        return y
+
     def compute_loss_terms(self, x, y, sample_weight=None, training=False):
-        """All loss terms of one batch; ``y`` are the labels."""
-        labels = y if y is not None else _labels.LabelledData.unpack((x,))[1]
+        """All loss terms of one batch; ``y`` are the labels (-1: unlabelled;
+        None or the batch ``x`` itself: all unlabelled)."""
+        labels = self._labels_of(x, y)
         y_prob, z = self._heads(x, training)
         y_pred = self._decode_heads(y_prob, z, training)
         terms, y_pred = self._reconstruction_from(y_pred, x, sample_weight)
@@ -464,15 +511,21 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         return super().update_metrics(terms, x, y, y_pred, sample_weight)
 
     # ------------------------------------------------------------- inference
+    def code(self, x, training=False):
+        """Style codes ``z`` of ``x`` as a tensor (see `BaseAutoencoder.code`)."""
+        return self._heads(x, training)[1]
+
     def encode(self, x, batch_size=None):
         """Style codes ``z`` of ``x`` (NumPy ``(n, latent_dim)``)."""
         x = self._check_x(x, "x", allow_empty=True)
-        return np.asarray(self._predict_with(self.encoder, x, batch_size)[1])
+        codes = np.asarray(self._predict_with(self.encoder, x, batch_size))
+        return codes[:, self.num_classes :].astype("float32")
 
     def classify(self, x, batch_size=None):
         """Class probabilities ``y`` of ``x`` (NumPy ``(n, num_classes)``)."""
         x = self._check_x(x, "x", allow_empty=True)
-        return np.asarray(self._predict_with(self.encoder, x, batch_size)[0])
+        codes = np.asarray(self._predict_with(self.encoder, x, batch_size))
+        return codes[:, : self.num_classes].astype("float32")
 
     def predict_labels(self, x, batch_size=None):
         """Most probable class of every example (int NumPy ``(n,)``)."""
@@ -521,6 +574,89 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
             labels = np.random.default_rng(seed).integers(self.num_classes, size=n)
         z = np.asarray(self.prior.sample(n, self.latent_dim, seed=seed))
         return self.decode(z, labels, batch_size)
+
+    # ---------------------------------------------------------------- export
+    #: name of the export endpoint that assigns categories, and of its
+    #: int32 output (`ClusteringAAE`: ``cluster`` / ``clusters``).
+    category_endpoint = ("classify", "labels")
+
+    def export_endpoints(self):
+        """Endpoints of every export format (`keras_ae.export`).
+
+        ``encode`` (default): ``x`` -> ``codes`` (style ``z``) and
+        ``probabilities`` (``y``); ``classify`` (``cluster`` for
+        `ClusteringAAE`): ``x`` -> ``probabilities`` and int32 ``labels``
+        (``clusters``); ``decode``: ``z`` and int32 ``labels`` -> data;
+        ``reconstruct``: ``x`` -> data; ``sample_from_noise``: the prior's
+        standard noise and int32 ``labels`` -> samples. All portable (no
+        random ops): SavedModel, ONNX and LiteRT serve the same five.
+        """
+        x = ((None,) + tuple(self.input_shape_), "float32")
+        z = ((None, self.latent_dim), "float32")
+        labels = ((None,), "int32")
+        k, d = self.num_classes, self.latent_dim
+        data = f"(batch,) + {tuple(self.input_shape_)} in data space"
+        spec = self.prior_noise_spec()
+        name, output = self.category_endpoint
+
+        def f32(outputs):
+            return {key: ops.cast(v, "float32") for key, v in outputs.items()}
+
+        def encode(x):
+            y, z = self._heads(x, False)
+            return f32({"codes": z, "probabilities": y})
+
+        def categories(x):
+            y, _ = self._heads(x, False)
+            return {
+                "probabilities": ops.cast(y, "float32"),
+                # argmax as the argmin of -y: keras.ops.argmax does not
+                # convert to LiteRT (see `keras_ae.backend.argmin`).
+                output: backend.argmin(-y, axis=-1),
+            }
+
+        def decode(z, labels):
+            joined = self._decode_heads(_labels.one_hot(labels, k), z, False)
+            return f32({"reconstruction": self.to_data_space(joined)})
+
+        def sample_from_noise(**inputs):
+            labels = inputs.pop("labels")
+            return {"samples": decode(self.codes_from_noise(inputs), labels)["reconstruction"]}
+
+        return {
+            "encode": Endpoint(
+                encode, {"x": x},
+                {"codes": f"(batch, {d}) style codes z",
+                 "probabilities": f"(batch, {k}) category probabilities y"},
+                "style codes and category probabilities of x",
+            ),
+            name: Endpoint(
+                categories, {"x": x},
+                {"probabilities": f"(batch, {k}) category probabilities y",
+                 output: "(batch,) int32 most probable category"},
+                f"the category of every example of x ({name})",
+            ),
+            "decode": Endpoint(
+                decode, {"z": z, "labels": labels}, {"reconstruction": data},
+                "decoded style codes z with the one-hot categories labels",
+            ),
+            "reconstruct": Endpoint(
+                lambda x: f32({"reconstruction": self(x, training=False)}),
+                {"x": x}, {"reconstruction": data}, "decode(encode(x)), without noise",
+            ),
+            "sample_from_noise": Endpoint(
+                sample_from_noise,
+                dict(
+                    {n: ((None,) + tuple(spec[n]["shape"]), "float32") for n in spec},
+                    labels=labels,
+                ),
+                {"samples": data},
+                "decoded prior styles of the categories labels, from standard noise "
+                "drawn by the client (normal: N(0, 1), uniform: [0, 1)): "
+                + ", ".join(f"{n}: {spec[n]['distribution']} {tuple(spec[n]['shape'])}"
+                            for n in spec),
+            ),
+        }
 
     # ---------------------------------------------------------------- config
     def get_config(self):
