@@ -21,9 +21,10 @@ import keras_ae  # noqa: E402
 from keras_ae import export  # noqa: E402
 
 BATCH_SIZES = (3, 64)
-# Labelled decoders (labels, codes) need their own `export_endpoints`.
-# The labelled AAEs have no export endpoints yet; the VQ-VAE's encode serves
-# indices (tests/test_vqvae.py checks its endpoints).
+# Labelled decoders (labels, codes) need their own `export_endpoints`: the
+# semi-supervised and clustering AAEs' are checked in every runtime by
+# tests/test_labelled_aae_export.py; the VQ-VAE's encode serves indices
+# (tests/test_vqvae.py checks its endpoints).
 EXPORTED_CASES = [
     c for c in MODEL_CASES if c.cls_name not in ("SemiSupervisedAAE", "ClusteringAAE", "VQVAE")
 ]
