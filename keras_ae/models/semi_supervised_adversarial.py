@@ -12,6 +12,7 @@ from keras_ae import validation
 from keras_ae.backend import phases
 from keras_ae.layers.noise import GaussianNoise
 from keras_ae.models import _labels
+from keras_ae.models import _mixed_batches
 from keras_ae.models import adversarial
 from keras_ae.models.adversarial import AdversarialAutoencoder
 from keras_ae.models.endpoint import Endpoint
@@ -36,7 +37,14 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
 
     ``fit(x, labels)`` takes integers in ``[-1, num_classes)``, ``-1`` for
     unlabelled examples (checked before the first step); ``fit(x)`` is fully
-    unsupervised. ``mode="joint"`` makes one update from one forward pass
+    unsupervised; ``fit(x_unlabelled, labelled=(x_l, labels))`` gives every
+    batch a fixed number of rows of a (small, cycled) labelled set. The
+    encoder's one output is the code ``[y | z]``; `encode` gives ``z``,
+    `classify` ``y``. Exports serve ``encode``, ``classify``, ``decode``
+    (``z`` + labels), ``reconstruct`` and ``sample_from_noise``
+    (`export_endpoints`); training runs under `tf.distribute` as on one
+    device (prior draws for the global batch, the classification loss a
+    mean over the global batch's labelled examples). ``mode="joint"`` makes one update from one forward pass
     (reconstruction + adversarial_weight * generator + classification for
     the autoencoder, both discriminators together).
 
@@ -509,6 +517,127 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
                 if value is not None:
                     self._trackers[name].update_state(value, sample_weight=count)
         return super().update_metrics(terms, x, y, y_pred, sample_weight)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, labelled=None, labelled_per_batch=None, **kwargs):
+        """Trains on ``(x, labels)`` or on an unlabelled and a labelled set.
+
+        ``fit(x, labels)`` takes labels in ``[-1, num_classes)`` (``-1``:
+        unlabelled); ``fit(x)`` is unsupervised. ``fit(x_unlabelled,
+        labelled=(x_labelled, labels))`` gives every batch ``labelled_per_batch``
+        labelled rows beside ``batch_size - labelled_per_batch`` unlabelled
+        ones: an epoch is one pass over ``x_unlabelled`` and the labelled set
+        is cycled (a new order each cycle when ``shuffle``), so a small
+        labelled set takes part in every step. Use `mixed_batches` for the
+        batches themselves.
+
+        Args:
+            x: examples (the unlabelled set with ``labelled``).
+            y: labels of ``x`` (not with ``labelled``).
+            labelled: optional pair ``(x_labelled, labels)``, labels in
+                ``[0, num_classes)``.
+            labelled_per_batch: labelled rows per batch, in
+                ``[1, batch_size)``; default the labelled set's share of
+                all rows (at least 1).
+            **kwargs: `keras.Model.fit` arguments (``batch_size``,
+                ``epochs``, ``shuffle``, ``validation_data``...).
+
+        Example:
+        ```python
+        model.fit(x_unlabelled, labelled=(x_l, y_l), labelled_per_batch=10,
+                  batch_size=100, epochs=20)
+        ```
+        """
+        if labelled is None:
+            if labelled_per_batch is not None:
+                raise ValueError(
+                    "`labelled_per_batch` needs `labelled=(x_labelled, labels)`. "
+                    f"Received: labelled_per_batch={labelled_per_batch!r}"
+                )
+            return super().fit(x, y, **kwargs)
+        for name in ("sample_weight", "validation_split", "class_weight"):
+            if kwargs.get(name) is not None:
+                raise ValueError(
+                    f"`{name}` is not available with `labelled`. "
+                    f"Received: {name}={kwargs[name]!r}"
+                )
+        if y is not None:
+            raise ValueError(
+                "With `labelled`, `x` is the unlabelled set: pass its labels "
+                "through `labelled=(x_labelled, labels)`, not `y`. "
+                f"Received: y of type {type(y).__name__}"
+            )
+        batches = self.mixed_batches(
+            x,
+            labelled,
+            batch_size=kwargs.pop("batch_size", None) or 32,
+            labelled_per_batch=labelled_per_batch,
+            shuffle=kwargs.pop("shuffle", True),
+        )
+        kwargs["shuffle"] = False  # the batches come in their own order
+        kwargs.setdefault("steps_per_epoch", batches.num_batches)
+        return super().fit(iter(batches), **kwargs)
+
+    def mixed_batches(
+        self, x, labelled, batch_size=32, labelled_per_batch=None, shuffle=True, seed=None
+    ):
+        """Batches of an unlabelled set with a fixed share of a labelled set.
+
+        Args:
+            x: the unlabelled examples ``(n_u,) + input_shape``.
+            labelled: pair ``(x_labelled, labels)``, labels in
+                ``[0, num_classes)``.
+            batch_size: rows per batch (>= 2).
+            labelled_per_batch: labelled rows per batch in ``[1,
+                batch_size)``; default ``round(batch_size * n_l / (n_u +
+                n_l))``, at least 1.
+            shuffle: new orders every epoch and labelled cycle.
+            seed: integer seed of the orders (default: the model's seed,
+                else random).
+
+        Returns:
+            The batches (a private ``MixedBatches``): ``batch(epoch,
+            index)`` gives ``(x, labels)``, the unlabelled rows first
+            (label -1); iterating runs through the epochs without end, and
+            ``num_batches`` is the number of batches of an epoch.
+        """
+        if not self.classification_phase:
+            raise ValueError(
+                f"{type(self).__name__} is unsupervised and takes no labelled set. "
+                f"Received: labelled of type {type(labelled).__name__}"
+            )
+        if not isinstance(labelled, (tuple, list)) or len(labelled) != 2:
+            raise ValueError(
+                "`labelled` must be a pair (x_labelled, labels). "
+                f"Received: labelled of type {type(labelled).__name__}"
+                + (f" with {len(labelled)} items" if isinstance(labelled, (tuple, list)) else "")
+            )
+        x = self._check_x(x, "x", check_range=True)
+        x_l = self._check_x(labelled[0], "x_labelled", check_range=True)
+        for name, value in (("x", x), ("x_labelled", x_l)):
+            if not isinstance(value, np.ndarray):
+                raise ValueError(
+                    f"`{name}` must be an array with `labelled`. "
+                    f"Received: {name} of type {type(value).__name__}"
+                )
+        labels = _labels.check_labels(
+            labelled[1], len(x_l), self.num_classes, name="labels", allow_unlabelled=False
+        )
+        batch_size = validation.integer(batch_size, "batch_size", low=2)
+        if labelled_per_batch is None:
+            share = batch_size * len(x_l) / (len(x) + len(x_l))
+            labelled_per_batch = min(max(1, int(round(share))), batch_size - 1)
+        labelled_per_batch = validation.integer(
+            labelled_per_batch, "labelled_per_batch", low=1, high=batch_size - 1
+        )
+        if seed is None:
+            seed = self.seed if self.seed is not None else int(
+                np.random.default_rng().integers(2**31 - 1)
+            )
+        seed = validation.integer(seed, "seed", low=0)
+        return _mixed_batches.MixedBatches(
+            x, x_l, labels, batch_size, labelled_per_batch, bool(shuffle), seed
+        )
 
     # ------------------------------------------------------------- inference
     def code(self, x, training=False):
