@@ -88,6 +88,8 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     """
 
     generative = True
+    #: Its phases call the encoder directly: deterministic codes only.
+    posterior_options = ("deterministic",)
     #: Whether training includes the supervised classification phase.
     classification_phase = True
 
