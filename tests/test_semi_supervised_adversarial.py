@@ -161,6 +161,8 @@ def test_bad_arguments():
         _semi(classification_weight=0.0)
     with pytest.raises(ValueError, match="`encoder` is not available"):
         _semi(encoder=keras.Sequential([keras.layers.Dense(4)]))
+    with pytest.raises(ValueError, match="posterior"):
+        _semi(posterior="gaussian")  # the phases use deterministic codes
     model = _sgd(_semi())
     with pytest.raises(ValueError, match=r"\[-1, 3\)"):
         model.fit(X_FLAT, np.full(64, 3), epochs=1, verbose=0)
