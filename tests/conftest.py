@@ -34,15 +34,10 @@ def mirrored_strategy():
     return tf.distribute.MirroredStrategy(devices[:2])
 
 
-# Known gaps of the models added this round, recorded where everyone sees
-# them: test id -> why it fails today. Each one is an expected failure
-# (`xfail`), reported by name in every run; remove the line when fixed.
-KNOWN_GAPS = {
-    "tests/test_distribute.py::test_same_batch_gives_per_replica_losses_differing_only_"
-    "by_noise[label_conditioned_aae]": "its `loss` (reconstruction) reads no prior draw "
-    "in phased mode, so equal per-replica losses are right; the test would need to "
-    "compare `discriminator_loss` for adversarial models",
-}
+# Known gaps, recorded where everyone sees them: test id -> why it fails
+# today. Each one is an expected failure (`xfail`), reported by name in every
+# run; remove the line when fixed. None are open today.
+KNOWN_GAPS = {}
 
 
 def pytest_collection_modifyitems(config, items):

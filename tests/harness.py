@@ -45,6 +45,11 @@ class ModelCase:
     # Applied to the model after construction (before any step) to hold
     # random draws fixed that no constructor argument controls.
     hold_fixed: object = None
+    # The loss term that reads the random draws of training (for the
+    # per-replica noise test): the autoencoder's ``loss``, or for the
+    # label-conditioned AAE, whose phased ``loss`` is the reconstruction,
+    # the discriminator's loss, which reads the prior draws.
+    noisy_term: str = "loss"
 
     @property
     def cls(self):
@@ -208,6 +213,7 @@ MODEL_CASES = _available(
             y=SOME_LABELS,
             generative=True,
             hold_fixed=fixed_prior_draws,
+            noisy_term="discriminator_loss",
         ),
         ModelCase(
             "semi_supervised_aae",

@@ -271,10 +271,10 @@ def _replica_draws(model, x, strategy):
     ]
 
 
-def _replica_losses(model, x, strategy):
+def _replica_losses(model, x, strategy, term="loss"):
     def loss(v):
         terms, _ = model.compute_loss_terms(v, v, training=True)
-        return terms["loss"]
+        return terms[term]
 
     return [float(v) for v in _per_replica(strategy, loss, x)]
 
@@ -348,12 +348,12 @@ def test_same_batch_gives_per_replica_losses_differing_only_by_noise(
     x = case.x[:8]
     with mirrored_strategy.scope():
         fixed = case.make_fixed()
-    losses = _replica_losses(fixed, x, mirrored_strategy)
+    losses = _replica_losses(fixed, x, mirrored_strategy, case.noisy_term)
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
     if case.stochastic:
         with mirrored_strategy.scope():
             noisy = case.make()
-        losses = _replica_losses(noisy, x, mirrored_strategy)
+        losses = _replica_losses(noisy, x, mirrored_strategy, case.noisy_term)
         assert losses[0] != pytest.approx(losses[1], rel=1e-6), losses
 
 

@@ -94,3 +94,5 @@ def test_label_independent_style_discriminator_sees_the_label():
     assert keras_ae.SupervisedAAE.from_config(model.get_config()).label_independent_style
     with pytest.raises(ValueError, match="label_independent_style"):
         keras_ae.SupervisedAAE(**SMALL, label_independent_style="yes")
+    with pytest.raises(ValueError, match="posterior"):
+        keras_ae.SupervisedAAE(**SMALL, posterior="gaussian")  # phases use mu(x)

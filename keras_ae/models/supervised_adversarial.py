@@ -55,6 +55,8 @@ class SupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     """
 
     generative = True
+    #: Its phases call the encoder directly: no Gaussian posterior.
+    posterior_options = ("deterministic",)
     #: Labels in every call: ``encode(x, labels)``, ``decode(z, labels)``,
     #: ``reconstruct(x, labels)``, ``predict((x, labels))``.
     conditional = True
