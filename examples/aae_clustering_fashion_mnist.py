@@ -68,9 +68,14 @@ Run:
         --clusters 30 --epochs 10 --seeds 0 1 2 --figure clusters.png
     KERAS_BACKEND=jax python examples/aae_clustering_fashion_mnist.py \\
         --clusters 16 --epochs 10 --seeds 0 1
+
+The paper's dataset, where MNIST is available locally (``$KERAS_AE_DATA`` or
+Keras's cache): ``--dataset mnist`` (the paper reports 9.55% error with 16
+clusters and 4.10% with 30).
 """
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -133,8 +138,13 @@ def main():
         help="training images (the first N) whose labels score the clusterings "
         "for choosing settings; training itself uses no label")
     parser.add_argument("--figure", default=None, help="cluster montage (PNG)")
+    parser.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "mnist"),
+                        help="mnist: the paper's dataset, where it is available locally")
     args = parser.parse_args()
-    (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    try:
+        (x, y), (x_test, y_test) = keras_ae.datasets.load_data(args.dataset)
+    except keras_ae.datasets.DatasetNotFoundError as error:
+        sys.exit(f"{args.dataset} is not available here: {error}")
     x_val, y_val = x[: args.validation], y[: args.validation]
 
     mean = x.mean(axis=0)

@@ -115,11 +115,15 @@ Quick smoke run: ``--epochs 1 --train-examples 5000 --hidden-units 128``.
 An 8-dimensional code matches the prior more closely in 10 epochs:
 ``--latent-dim 8``. A 2-D mixture of 10 Gaussians (the paper's Figure 4):
 ``--latent-dim 2 --prior mixture``.
+
+The paper's dataset, where MNIST is available locally (``$KERAS_AE_DATA`` or
+Keras's cache): ``--dataset mnist``.
 """
 
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -149,6 +153,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default=None, help="write the figures as JSON")
 parser.add_argument("--plot", default=None, help="save reconstructions PNG (+ _samples.png, _curves.png)")
 parser.add_argument("--save", default=None, help="save the model (.keras)")
+parser.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "mnist"),
+                    help="mnist: the paper's dataset, where it is available locally")
 args = parser.parse_args()
 keras.utils.set_random_seed(args.seed)
 
@@ -159,7 +165,10 @@ keras.utils.set_random_seed(args.seed)
 784 features (local copies are used first; see its docstring).
 """
 
-(x_train, _), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+try:
+    (x_train, _), (x_test, y_test) = keras_ae.datasets.load_data(args.dataset)
+except keras_ae.datasets.DatasetNotFoundError as error:
+    sys.exit(f"{args.dataset} is not available here: {error}")
 if args.train_examples:
     x_train = x_train[: args.train_examples]
 print(f"train {x_train.shape}, test {x_test.shape}")

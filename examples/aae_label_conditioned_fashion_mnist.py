@@ -43,9 +43,13 @@ benchmarks/aae_label_conditioned_toy.py).
 Run:
     KERAS_BACKEND=jax python examples/aae_label_conditioned_fashion_mnist.py \\
         --labelled 0.2 --epochs 5 --seeds 0 1 --component-weight 100 --reference
+
+The paper's dataset, where MNIST is available locally (``$KERAS_AE_DATA`` or
+Keras's cache): ``--dataset mnist``.
 """
 
 import argparse
+import sys
 import time
 
 import keras
@@ -76,8 +80,13 @@ def main():
         "10,000 in place of the test set (for choosing settings)",
     )
     parser.add_argument("--figure", default=None, help="code scatter of the last seed (PNG)")
+    parser.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "mnist"),
+                        help="mnist: the paper's dataset, where it is available locally")
     args = parser.parse_args()
-    (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    try:
+        (x, y), (x_test, y_test) = keras_ae.datasets.load_data(args.dataset)
+    except keras_ae.datasets.DatasetNotFoundError as error:
+        sys.exit(f"{args.dataset} is not available here: {error}")
     if args.validation:
         x, y, x_test, y_test = x[:50000], y[:50000], x[50000:], y[50000:]
     options = {}

@@ -51,9 +51,14 @@ Run:
     KERAS_BACKEND=jax python examples/aae_semi_supervised_fashion_mnist.py \\
         --labels 1000 --epochs 3 --seeds 0 1 2 --figure curve.png
 
+
+The paper's dataset, where MNIST is available locally (``$KERAS_AE_DATA`` or
+Keras's cache): ``--dataset mnist`` (the paper reports 1.90% error with 100
+labels, 1.60% with 1,000 and 0.85% with all labels).
 """
 
 import argparse
+import sys
 import time
 
 import keras
@@ -227,9 +232,14 @@ def main():
         help="unlabelled training images whose labels only choose settings and "
         "early-stop the baseline (they stay in the AAE's unlabelled pool)")
     parser.add_argument("--figure", default=None, help="learning curve (PNG)")
+    parser.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "mnist"),
+                        help="mnist: the paper's dataset, where it is available locally")
     args = parser.parse_args()
     args.decay_after = args.decay_after or None
-    (x, y), (x_test, y_test) = keras_ae.datasets.load_data("fashion_mnist")
+    try:
+        (x, y), (x_test, y_test) = keras_ae.datasets.load_data(args.dataset)
+    except keras_ae.datasets.DatasetNotFoundError as error:
+        sys.exit(f"{args.dataset} is not available here: {error}")
     rows = []
     for seed in args.seeds:
         start = time.time()
