@@ -222,6 +222,27 @@ def test_minibatch_features_are_the_batch_statistics(features):
     assert (abs(logits[0] - logits[1]) > 1e-4) == (features != "none"), logits
 
 
+def test_discriminator_with_minibatch_features_saves_on_its_own(tmp_path):
+    """`build_discriminator(..., minibatch_features=...)` is a public builder:
+    the model it returns (with the registered `MinibatchFeatures` layer)
+    reloads under safe_mode with the same logits; ``hidden_moments`` follows
+    the first hidden layer whatever the depth, and needs one."""
+    from keras_ae.models.adversarial import build_discriminator
+
+    z = np.random.default_rng(2).normal(size=(6, 4)).astype("float32")
+    for units in ((8,), (8, 8)):
+        disc = build_discriminator(4, units, seed=0, minibatch_features="hidden_moments")
+        assert [layer.name for layer in disc.layers][2:4] == [
+            "dense_0", "hidden_minibatch_features"]
+        path = str(tmp_path / f"disc{len(units)}.keras")
+        disc.save(path)
+        again = keras.models.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(again.predict(z, verbose=0), disc.predict(z, verbose=0),
+                                   atol=1e-6)
+    with pytest.raises(ValueError, match=r"at least one hidden layer.*Received: units=\(\)"):
+        build_discriminator(4, (), minibatch_features="hidden_moments")
+
+
 def test_minibatch_features_config_and_reload(tmp_path):
     model = keras_ae.AAE(**SMALL, minibatch_features="moments")
     config = model.get_config()

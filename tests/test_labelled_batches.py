@@ -81,6 +81,19 @@ def test_fit_with_a_labelled_set_trains_as_the_same_batches_in_arrays():
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+def test_consecutive_fits_continue_the_stream():
+    """Two ``fit(..., epochs=1)`` calls train as one ``fit(..., epochs=2)``:
+    the second call does not replay the first epoch's batches."""
+    kw = dict(labelled=(X_L, Y_L), labelled_per_batch=3, batch_size=10, verbose=0)
+    once = compile_sgd(keras_ae.SemiSupervisedAAE(**SMALL), 0.1)
+    once.fit(X_U, epochs=2, **kw)
+    twice = compile_sgd(keras_ae.SemiSupervisedAAE(**SMALL), 0.1)
+    twice.fit(X_U, epochs=1, **kw)
+    twice.fit(X_U, epochs=1, **kw)
+    for a, b in zip(weights_of(once), weights_of(twice)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 def test_a_small_labelled_set_teaches_the_classifier():
     rs = np.random.default_rng(0)
     centres = rs.uniform(size=(3, 16))

@@ -85,7 +85,11 @@ class MixedBatches:
         )
         return x, y
 
+    #: The epoch iteration starts at (`SemiSupervisedAAE.fit` continues the
+    #: stream of the model's earlier ``fit(..., labelled=...)`` calls).
+    first_epoch = 0
+
     def __iter__(self):
-        for epoch in itertools.count():
+        for epoch in itertools.count(self.first_epoch):
             for index in range(self.num_batches):
                 yield self.batch(epoch, index)

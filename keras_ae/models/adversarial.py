@@ -10,46 +10,13 @@ from keras_ae import priors
 from keras_ae import rng
 from keras_ae import validation
 from keras_ae.backend import phases
+from keras_ae.layers.minibatch_features import MinibatchFeatures
 from keras_ae.layers.sampling import Sampling
 from keras_ae.models.base import BaseAutoencoder
 
 MODES = ("phased", "joint")
 MINIBATCH_FEATURES = ("none", "std", "moments", "hidden_moments")
 POSTERIORS = ("deterministic", "gaussian")
-
-
-class _MinibatchFeatures(keras.layers.Layer):
-    """Appends statistics of the whole (global) batch to every row.
-
-    ``"std"``: one column, the batch standard deviation averaged over the
-    features (minibatch standard deviation, Karras et al. 2018).
-    ``"moments"``: the per-feature batch mean and standard deviation (2 x
-    width columns), so a shifted or too narrow batch of codes is visible to
-    the discriminator. Statistics are taken over the global batch under
-    ``tf.distribute`` and are differentiable.
-    """
-
-    def __init__(self, mode, **kwargs):
-        super().__init__(**kwargs)
-        self.mode = mode
-
-    def call(self, z):
-        z32 = ops.cast(z, "float32")
-        mean = backend.global_batch_mean(z32)
-        std = ops.sqrt(backend.global_batch_mean(ops.square(z32 - mean)) + 1e-6)
-        if self.mode == "std":
-            stats = ops.mean(std, axis=-1, keepdims=True)
-        else:
-            stats = ops.concatenate([mean, std], axis=-1)
-        stats = ops.broadcast_to(stats, (ops.shape(z)[0], ops.shape(stats)[1]))
-        return ops.concatenate([z, ops.cast(stats, z.dtype)], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        extra = 1 if self.mode == "std" else 2 * input_shape[-1]
-        return tuple(input_shape[:-1]) + (input_shape[-1] + extra,)
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
 
 
 def default_optimizers():
@@ -103,13 +70,18 @@ def build_discriminator(
     h = inputs
     if minibatch_features != "none":
         mode = "std" if minibatch_features == "std" else "moments"
-        h = _MinibatchFeatures(mode, name="minibatch_features")(h)
+        h = MinibatchFeatures(mode, name="minibatch_features")(h)
+    if minibatch_features == "hidden_moments" and not units:
+        raise ValueError(
+            "`minibatch_features='hidden_moments'` needs at least one hidden layer "
+            f"in the discriminator. Received: units={tuple(units)!r}"
+        )
     for i, u in enumerate(units):
-        if i == 1 and minibatch_features == "hidden_moments":
-            h = _MinibatchFeatures("moments", name="hidden_minibatch_features")(h)
         h = keras.layers.Dense(
             u, activation=activation, kernel_initializer=init(i), name=f"dense_{i}"
         )(h)
+        if i == 0 and minibatch_features == "hidden_moments":
+            h = MinibatchFeatures("moments", name="hidden_minibatch_features")(h)
     logits = keras.layers.Dense(
         1, kernel_initializer=init(len(units)), dtype="float32", name="logit"
     )(h)
@@ -200,9 +172,11 @@ class AdversarialAutoencoder(BaseAutoencoder):
             et al. 2018), ``"moments"`` (every dimension's batch mean and
             standard deviation) or ``"hidden_moments"`` (``"moments"``, and
             the same statistics of the first hidden layer). Prior draws and
-            codes are judged as separate batches; the statistics cover the
-            global batch under ``tf.distribute``. Not available with a user
-            ``discriminator``.
+            codes are judged as separate batches; the statistics are
+            unweighted means over the global batch under ``tf.distribute``
+            (``sample_weight`` does not enter them). Not available with a
+            user ``discriminator``; the semi-supervised and clustering AAEs
+            give them to the style discriminator only.
         posterior: ``"deterministic"`` (codes ``mu(x)``, the default) or
             ``"gaussian"`` (the paper's Gaussian posterior: in training the
             phases use ``z = mu(x) + sigma * eps`` with ``log sigma^2`` a

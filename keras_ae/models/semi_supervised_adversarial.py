@@ -119,6 +119,7 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
                     f"its own two-headed networks. Received: {name}={kwargs[name]!r}"
                 )
         self.classifier_optimizer = None
+        self._labelled_epochs = 0  # epochs trained by fit(..., labelled=...)
         super().__init__(input_shape, **kwargs)
 
     # ------------------------------------------------------------------ build
@@ -530,7 +531,9 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         labelled rows beside ``batch_size - labelled_per_batch`` unlabelled
         ones: an epoch is one pass over ``x_unlabelled`` and the labelled set
         is cycled (a new order each cycle when ``shuffle``), so a small
-        labelled set takes part in every step. Use `mixed_batches` for the
+        labelled set takes part in every step. Consecutive calls continue
+        the stream where the last one stopped (the position is kept on the
+        model for the session, not saved). Use `mixed_batches` for the
         batches themselves.
 
         Args:
@@ -578,7 +581,10 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
         )
         kwargs["shuffle"] = False  # the batches come in their own order
         kwargs.setdefault("steps_per_epoch", batches.num_batches)
-        return super().fit(iter(batches), **kwargs)
+        batches.first_epoch = self._labelled_epochs
+        history = super().fit(iter(batches), **kwargs)
+        self._labelled_epochs += len(history.epoch)
+        return history
 
     def mixed_batches(
         self, x, labelled, batch_size=32, labelled_per_batch=None, shuffle=True, seed=None
