@@ -43,6 +43,7 @@ class MixedBatches:
         self.labelled_per_batch = labelled_per_batch
         self.shuffle = shuffle
         self.seed = seed
+        self._orders = {}  # (kind, epoch or cycle) -> permutation, a few kept
 
     @property
     def num_batches(self):
@@ -52,12 +53,11 @@ class MixedBatches:
     def _order(self, n, *key):
         if not self.shuffle:
             return np.arange(n)
-        cache = self.__dict__.setdefault("_orders", {})
-        if key not in cache:
-            if len(cache) > 8:
-                cache.clear()
-            cache[key] = np.random.default_rng((self.seed,) + key).permutation(n)
-        return cache[key]
+        if key not in self._orders:
+            if len(self._orders) > 8:
+                self._orders.clear()
+            self._orders[key] = np.random.default_rng((self.seed,) + key).permutation(n)
+        return self._orders[key]
 
     def labelled_indices(self, epoch, index):
         """Rows of the labelled set in batch ``index`` of ``epoch``."""
