@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument("--gen-lr", type=float, default=None)
     p.add_argument("--discriminator-units", type=int, nargs="+", default=None)
     p.add_argument("--minibatch-features", default=None,
-                   choices=("none", "std", "moments", "hidden_moments"))
+                   choices=("none", "std", "moments", "hidden_moments", "covariance", "covariance_norm"))
     p.add_argument("--posterior", default=None, choices=("deterministic", "gaussian"))
     p.add_argument("--posterior-log-var-init", type=float, default=None,
                    help="start log sigma^2 of a Gaussian posterior here (the model starts at 0)")
@@ -126,6 +126,10 @@ def main():
         dims_off=int(np.sum((np.abs(mean) > 0.5) | (std < 0.7) | (std > 1.3))),
         frechet=round(float(prior.frechet_distance(z)), 3),
         cov_eig_min=round(float(eig.min()), 3), cov_eig_max=round(float(eig.max()), 3),
+        # spread of |z|^2 / d (prior: sqrt(2 / d)) and the largest per-dimension
+        # excess kurtosis (prior: 0): heavy tails put codes outside the ball.
+        norm_sq_std=round(float(np.mean(z ** 2, axis=1).std()), 3),
+        kurtosis_max=round(float((((z - mean) / std) ** 4).mean(axis=0).max() - 3.0), 2),
         inside_99_ball_train=round(float(prior.fraction_inside(z_train, p=0.99)), 4),
         discriminator_accuracy_last=round(float(hist["discriminator_accuracy"][-1]), 3),
         reconstruction=round(float(rec), 2),

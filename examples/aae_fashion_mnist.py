@@ -144,7 +144,7 @@ parser.add_argument("--mode", choices=["phased", "joint"], default="phased")
 parser.add_argument("--posterior", choices=["deterministic", "gaussian"],
                     default="deterministic")
 parser.add_argument("--minibatch-features", default="none",
-                    choices=["none", "std", "moments", "hidden_moments"])
+                    choices=["none", "std", "moments", "hidden_moments", "covariance", "covariance_norm"])
 parser.add_argument("--train-examples", type=int, default=None,
                     help="use only the first N training images")
 parser.add_argument("--no-baseline", action="store_true",

@@ -185,8 +185,25 @@ def _with_batch_moments(h):
     return np.concatenate([h, np.tile(mean, (n, 1)), np.tile(std, (n, 1))], axis=1)
 
 
+def _with_batch_correlations(z):
+    # moments, then the strict upper triangle of the batch correlation matrix.
+    scaled = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + 1e-6)
+    corr = scaled.T @ scaled / len(z)
+    pairs = corr[np.triu_indices(z.shape[1], k=1)]
+    return np.concatenate([_with_batch_moments(z), np.tile(pairs, (len(z), 1))], axis=1)
+
+
+def _with_norm_moments(rows, z):
+    # ... then the batch mean and std of |z|^2 / width.
+    norms = (z**2).mean(axis=1)
+    stats = [norms.mean(), np.sqrt(norms.var() + 1e-6)]
+    return np.concatenate([rows, np.tile(stats, (len(z), 1))], axis=1)
+
+
 @pytest.mark.backends
-@pytest.mark.parametrize("features", ["none", "std", "moments", "hidden_moments"])
+@pytest.mark.parametrize(
+    "features", ["none", "std", "moments", "hidden_moments", "covariance", "covariance_norm"]
+)
 def test_minibatch_features_are_the_batch_statistics(features):
     """The built-in discriminator reads each code with the batch's
     statistics appended, exactly as NumPy computes them (``hidden_moments``
@@ -201,6 +218,8 @@ def test_minibatch_features_are_the_batch_statistics(features):
         "std": np.concatenate([z, np.full((8, 1), std.mean())], axis=1),
         "moments": _with_batch_moments(z),
         "hidden_moments": _with_batch_moments(z),
+        "covariance": _with_batch_correlations(z),
+        "covariance_norm": _with_norm_moments(_with_batch_correlations(z), z),
     }[features]
     assert tuple(disc.get_layer("dense_0").kernel.shape) == (expected.shape[1], 256)
     hidden_width = 3 * 256 if features == "hidden_moments" else 256
@@ -557,6 +576,7 @@ def _step_norms(model, start):
         ("phased", "none", "deterministic"),
         ("joint", "none", "deterministic"),
         ("phased", "moments", "gaussian"),
+        ("phased", "covariance", "deterministic"),
     ],
 )
 def test_one_step_matches_single_device(mode, features, posterior, mirrored_strategy):

@@ -15,7 +15,7 @@ from keras_ae.layers.sampling import Sampling
 from keras_ae.models.base import BaseAutoencoder
 
 MODES = ("phased", "joint")
-MINIBATCH_FEATURES = ("none", "std", "moments", "hidden_moments")
+MINIBATCH_FEATURES = ("none", "std", "moments", "hidden_moments", "covariance", "covariance_norm")
 POSTERIORS = ("deterministic", "gaussian")
 
 
@@ -52,9 +52,12 @@ def build_discriminator(
         minibatch_features: ``"none"``, ``"std"`` (one column: the batch
             standard deviation averaged over the features), ``"moments"``
             (per-feature batch mean and standard deviation) appended to
-            every row before the first layer, or ``"hidden_moments"``
+            every row before the first layer, ``"hidden_moments"``
             (``"moments"``, and the first hidden layer's moments appended
-            to its output).
+            to its output), ``"covariance"`` (``"moments"`` and the batch
+            correlation of every pair of dimensions) or
+            ``"covariance_norm"`` (``"covariance"`` and the batch mean and
+            std of the rows' squared norms over the width).
 
     Returns:
         A functional `keras.Model` mapping ``(batch, latent_dim)`` to
@@ -69,7 +72,7 @@ def build_discriminator(
     inputs = keras.Input(shape=(latent_dim,), name="code")
     h = inputs
     if minibatch_features != "none":
-        mode = "std" if minibatch_features == "std" else "moments"
+        mode = "moments" if minibatch_features == "hidden_moments" else minibatch_features
         h = MinibatchFeatures(mode, name="minibatch_features")(h)
     if minibatch_features == "hidden_moments" and not units:
         raise ValueError(
@@ -170,8 +173,13 @@ class AdversarialAutoencoder(BaseAutoencoder):
             shifted against the prior is detectable: ``"none"``, ``"std"``
             (the batch standard deviation averaged over dimensions, Karras
             et al. 2018), ``"moments"`` (every dimension's batch mean and
-            standard deviation) or ``"hidden_moments"`` (``"moments"``, and
-            the same statistics of the first hidden layer). Prior draws and
+            standard deviation), ``"hidden_moments"`` (``"moments"``, and
+            the same statistics of the first hidden layer), ``"covariance"``
+            (``"moments"`` and the batch correlation of every pair of
+            dimensions: correlated codes are detectable) or
+            ``"covariance_norm"`` (``"covariance"`` and the batch mean and
+            std of ``|z|^2 / latent_dim``: too many codes far out are
+            detectable). Prior draws and
             codes are judged as separate batches; the statistics are
             unweighted means over the global batch under ``tf.distribute``
             (``sample_weight`` does not enter them). Not available with a
