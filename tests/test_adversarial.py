@@ -262,11 +262,31 @@ def test_discriminator_with_minibatch_features_saves_on_its_own(tmp_path):
         build_discriminator(4, (), minibatch_features="hidden_moments")
 
 
+def test_minibatch_features_default():
+    """Unset, the built-in discriminator reads ``"covariance_norm"`` under a
+    Gaussian prior; under other priors, with a user discriminator (no
+    statistics to add) and in the labelled subclasses it is ``"none"``; an
+    explicit value is kept."""
+    assert keras_ae.AAE(**SMALL).minibatch_features == "covariance_norm"
+    layer = keras_ae.AAE(**SMALL).discriminator.get_layer("minibatch_features")
+    assert layer.mode == "covariance_norm"
+    user = keras.Sequential([keras.layers.Dense(1)])
+    assert keras_ae.AAE(**SMALL, discriminator=user).minibatch_features == "none"
+    assert keras_ae.AAE(**SMALL, minibatch_features="none").minibatch_features == "none"
+    for prior in ("mixture", "uniform"):
+        assert keras_ae.AAE(**SMALL, prior=prior).minibatch_features == "none", prior
+    mixed = keras_ae.AAE(**SMALL, prior="mixture", minibatch_features="covariance")
+    assert mixed.minibatch_features == "covariance"
+    labelled = dict(input_shape=(16,), num_classes=3, latent_dim=2, hidden_units=(8,))
+    for cls in (keras_ae.SemiSupervisedAAE, keras_ae.SupervisedAAE, keras_ae.LabelConditionedAAE):
+        assert cls(**labelled).minibatch_features == "none", cls
+
+
 def test_minibatch_features_config_and_reload(tmp_path):
     model = keras_ae.AAE(**SMALL, minibatch_features="moments")
     config = model.get_config()
     assert config["minibatch_features"] == "moments"
-    assert keras_ae.AAE(**SMALL).get_config()["minibatch_features"] == "none"
+    assert keras_ae.AAE(**SMALL).get_config()["minibatch_features"] == "covariance_norm"
     clone = AdversarialAutoencoder.from_config(config)
     assert clone.get_config() == config
     assert clone.discriminator.get_layer("minibatch_features").mode == "moments"
