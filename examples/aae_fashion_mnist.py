@@ -58,7 +58,41 @@ Measured (issue #17 bar: >= 95% of test codes in the 99% ball, every
 |mean| <= 0.5, every std in [0.7, 1.3], reconstruction within 5% of the
 plain autoencoder; KERAS_BACKEND=jax, 32-D, default compile,
 benchmarks/aae_prior_match.py, raw rows in
-benchmarks/RESULTS_aae_prior_match.jsonl): 5 epochs, seeds 0 / 1: 80.5% /
+benchmarks/RESULTS_aae_prior_match.jsonl).
+
+**Default settings (session 6): ``minibatch_features="covariance_norm"``**
+under a Gaussian prior (other priors keep ``"none"``: the 2-D mixture of the
+slow test matched worse with it) -
+the discriminator also reads the batch's per-dimension means and stds, the
+correlation of every pair of dimensions, and the batch mean and std of
+``|z|^2 / 32``. Settings chosen on the validation split (first 50,000
+training images / last 10,000), 10 epochs:
+
+| minibatch_features | split | seed | in 99% ball | max abs mean | std range | cov. eigenvalues | reconstruction (AE) |
+|---|---|---|---|---|---|---|---|
+| covariance | validation | 0 | 93.4% | 0.29 | 0.88-1.05 | 0.38-1.68 | 221.1 |
+| covariance | validation | 1 | 90.4% | 0.31 | 0.90-1.10 | 0.40-1.84 | 221.3 |
+| covariance_norm | validation | 0 | 98.4% | 0.36 | 0.81-0.98 | 0.23-1.54 | 222.0 |
+| covariance_norm | validation | 1 | 97.2% | 0.40 | 0.91-1.07 | 0.51-1.68 | 219.3 |
+| covariance_norm | **test** | 0 | **98.0%** | 0.29 | 0.92-1.02 | 0.51-1.78 | 217.7 (214.0, +1.8%) |
+| covariance_norm | **test** | 1 | **97.2%** | 0.27 | 0.94-1.06 | 0.58-1.59 | 217.9 (213.4, +2.1%) |
+| covariance_norm | **test** | 2 | **97.6%** | 0.30 | 0.87-1.06 | 0.40-2.07 | 218.6 (214.4, +1.9%) |
+
+All four bars are met at the three test seeds (the AAE: 113-150 s wall,
+83-98 s CPU on one core; the ratio is to the plain autoencoder trained in
+the same run, ``--baseline``). The correlations alone fix the covariance
+(eigenvalues 0.4-1.8 instead of 0.05-5.3) but not the ball: the spread of
+``|z|^2 / 32`` was 0.52 against the prior's 0.25 (seed 1; seed 0 ran before
+the benchmark reported it): codes far out in many dimensions at once. The
+norm statistics bring it to 0.31-0.33. Validation rows have no plain
+autoencoder run (the reconstruction bar is judged on test only). The
+8-D digits check (50 epochs, test, default settings, ``--baseline``): 99.3% /
+99.3% in the ball at seeds 0 / 1, reconstruction 0.97 / 0.93 of the plain
+autoencoder's (``"covariance"``: 99.0%, seed 0). On TensorFlow (default settings, no flag,
+test, seed 0, no plain-autoencoder run): 97.3% in the ball, max |mean| 0.25,
+std 0.94-1.04, reconstruction 216.7 nats (160 s wall, 104 s CPU).
+
+Before session 6 (``minibatch_features="none"``, the default then): 5 epochs, seeds 0 / 1: 80.5% /
 76.1% in the ball, max |mean| 1.85 / 1.47, reconstruction 232.8 / 229.2
 nats against 217.5 / 217.8 for the plain autoencoder; 10 epochs, seeds
 0 / 1: 83.6% / 96.4% in the ball but max |mean| 1.52 / 1.45 and std
@@ -108,8 +142,8 @@ spread for the 99% ball.
   92.0%; ``--posterior-log-var-init -4`` in the benchmark). Raw rows:
   benchmarks/RESULTS_aae_prior_match.jsonl.
 
-``--posterior gaussian --minibatch-features moments`` runs the best
-setting here.
+The defaults (``--minibatch-features covariance_norm``) run the best setting
+here; ``--minibatch-features none`` the previous default.
 
 Quick smoke run: ``--epochs 1 --train-examples 5000 --hidden-units 128``.
 An 8-dimensional code matches the prior more closely in 10 epochs:
@@ -143,8 +177,9 @@ parser.add_argument("--prior", choices=["gaussian", "mixture"], default="gaussia
 parser.add_argument("--mode", choices=["phased", "joint"], default="phased")
 parser.add_argument("--posterior", choices=["deterministic", "gaussian"],
                     default="deterministic")
-parser.add_argument("--minibatch-features", default="none",
-                    choices=["none", "std", "moments", "hidden_moments"])
+parser.add_argument("--minibatch-features", default=None,
+                    help="default: the model's (covariance_norm under a Gaussian prior)",
+                    choices=["none", "std", "moments", "hidden_moments", "covariance", "covariance_norm"])
 parser.add_argument("--train-examples", type=int, default=None,
                     help="use only the first N training images")
 parser.add_argument("--no-baseline", action="store_true",

@@ -185,8 +185,25 @@ def _with_batch_moments(h):
     return np.concatenate([h, np.tile(mean, (n, 1)), np.tile(std, (n, 1))], axis=1)
 
 
+def _with_batch_correlations(z):
+    # moments, then the strict upper triangle of the batch correlation matrix.
+    scaled = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + 1e-6)
+    corr = scaled.T @ scaled / len(z)
+    pairs = corr[np.triu_indices(z.shape[1], k=1)]
+    return np.concatenate([_with_batch_moments(z), np.tile(pairs, (len(z), 1))], axis=1)
+
+
+def _with_norm_moments(rows, z):
+    # ... then the batch mean and std of |z|^2 / width.
+    norms = (z**2).mean(axis=1)
+    stats = [norms.mean(), np.sqrt(norms.var() + 1e-6)]
+    return np.concatenate([rows, np.tile(stats, (len(z), 1))], axis=1)
+
+
 @pytest.mark.backends
-@pytest.mark.parametrize("features", ["none", "std", "moments", "hidden_moments"])
+@pytest.mark.parametrize(
+    "features", ["none", "std", "moments", "hidden_moments", "covariance", "covariance_norm"]
+)
 def test_minibatch_features_are_the_batch_statistics(features):
     """The built-in discriminator reads each code with the batch's
     statistics appended, exactly as NumPy computes them (``hidden_moments``
@@ -201,6 +218,8 @@ def test_minibatch_features_are_the_batch_statistics(features):
         "std": np.concatenate([z, np.full((8, 1), std.mean())], axis=1),
         "moments": _with_batch_moments(z),
         "hidden_moments": _with_batch_moments(z),
+        "covariance": _with_batch_correlations(z),
+        "covariance_norm": _with_norm_moments(_with_batch_correlations(z), z),
     }[features]
     assert tuple(disc.get_layer("dense_0").kernel.shape) == (expected.shape[1], 256)
     hidden_width = 3 * 256 if features == "hidden_moments" else 256
@@ -243,11 +262,31 @@ def test_discriminator_with_minibatch_features_saves_on_its_own(tmp_path):
         build_discriminator(4, (), minibatch_features="hidden_moments")
 
 
+def test_minibatch_features_default():
+    """Unset, the built-in discriminator reads ``"covariance_norm"`` under a
+    Gaussian prior; under other priors, with a user discriminator (no
+    statistics to add) and in the labelled subclasses it is ``"none"``; an
+    explicit value is kept."""
+    assert keras_ae.AAE(**SMALL).minibatch_features == "covariance_norm"
+    layer = keras_ae.AAE(**SMALL).discriminator.get_layer("minibatch_features")
+    assert layer.mode == "covariance_norm"
+    user = keras.Sequential([keras.layers.Dense(1)])
+    assert keras_ae.AAE(**SMALL, discriminator=user).minibatch_features == "none"
+    assert keras_ae.AAE(**SMALL, minibatch_features="none").minibatch_features == "none"
+    for prior in ("mixture", "uniform"):
+        assert keras_ae.AAE(**SMALL, prior=prior).minibatch_features == "none", prior
+    mixed = keras_ae.AAE(**SMALL, prior="mixture", minibatch_features="covariance")
+    assert mixed.minibatch_features == "covariance"
+    labelled = dict(input_shape=(16,), num_classes=3, latent_dim=2, hidden_units=(8,))
+    for cls in (keras_ae.SemiSupervisedAAE, keras_ae.SupervisedAAE, keras_ae.LabelConditionedAAE):
+        assert cls(**labelled).minibatch_features == "none", cls
+
+
 def test_minibatch_features_config_and_reload(tmp_path):
     model = keras_ae.AAE(**SMALL, minibatch_features="moments")
     config = model.get_config()
     assert config["minibatch_features"] == "moments"
-    assert keras_ae.AAE(**SMALL).get_config()["minibatch_features"] == "none"
+    assert keras_ae.AAE(**SMALL).get_config()["minibatch_features"] == "covariance_norm"
     clone = AdversarialAutoencoder.from_config(config)
     assert clone.get_config() == config
     assert clone.discriminator.get_layer("minibatch_features").mode == "moments"
@@ -557,6 +596,7 @@ def _step_norms(model, start):
         ("phased", "none", "deterministic"),
         ("joint", "none", "deterministic"),
         ("phased", "moments", "gaussian"),
+        ("phased", "covariance", "deterministic"),
     ],
 )
 def test_one_step_matches_single_device(mode, features, posterior, mirrored_strategy):

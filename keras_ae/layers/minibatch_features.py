@@ -1,11 +1,12 @@
 """Batch statistics appended to every row, for discriminators."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_ae import backend
 
-MODES = ("std", "moments")
+MODES = ("std", "moments", "covariance", "covariance_norm")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -21,7 +22,14 @@ class MinibatchFeatures(keras.layers.Layer):
     Args:
         mode: ``"std"`` (one column: the batch standard deviation averaged
             over the features) or ``"moments"`` (every feature's batch mean
-            and standard deviation: ``2 * width`` columns).
+            and standard deviation: ``2 * width`` columns) or
+            ``"covariance"`` (``"moments"`` and the batch correlation of
+            every pair of features, ``width * (width - 1) / 2`` more columns:
+            codes correlated against an uncorrelated prior are detectable)
+            or ``"covariance_norm"`` (``"covariance"`` and the batch mean and
+            standard deviation of every row's squared norm divided by the
+            width: 2 more columns, for batches whose rows are too often far
+            out, the share of codes outside a ball).
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
@@ -47,12 +55,39 @@ class MinibatchFeatures(keras.layers.Layer):
             stats = ops.mean(std, axis=-1, keepdims=True)
         else:
             stats = ops.concatenate([mean, std], axis=-1)
+        if self.mode in ("covariance", "covariance_norm"):
+            stats = ops.concatenate([stats, self._correlations(z32, mean, std)], axis=-1)
+        if self.mode == "covariance_norm":
+            stats = ops.concatenate([stats, self._norm_moments(z32)], axis=-1)
         stats = ops.broadcast_to(stats, (ops.shape(z)[0], ops.shape(stats)[1]))
         return ops.concatenate([z, ops.cast(stats, z.dtype)], axis=-1)
 
+    @staticmethod
+    def _correlations(z32, mean, std):
+        # The strict upper triangle of the batch correlation matrix, (1, pairs).
+        width = z32.shape[-1]
+        scaled = (z32 - mean) / std
+        outer = ops.expand_dims(scaled, 2) * ops.expand_dims(scaled, 1)
+        corr = ops.reshape(backend.global_batch_mean(outer), (1, width * width))
+        rows, cols = np.triu_indices(width, k=1)
+        return ops.take(corr, rows * width + cols, axis=1)
+
+    @staticmethod
+    def _norm_moments(z32):
+        # Batch mean and std of |z|^2 / width, (1, 2).
+        norms = ops.mean(ops.square(z32), axis=-1, keepdims=True)
+        mean = backend.global_batch_mean(norms)
+        std = ops.sqrt(backend.global_batch_mean(ops.square(norms - mean)) + 1e-6)
+        return ops.concatenate([mean, std], axis=-1)
+
     def compute_output_shape(self, input_shape):
-        extra = 1 if self.mode == "std" else 2 * input_shape[-1]
-        return tuple(input_shape[:-1]) + (input_shape[-1] + extra,)
+        width = input_shape[-1]
+        extra = 1 if self.mode == "std" else 2 * width
+        if self.mode in ("covariance", "covariance_norm"):
+            extra += width * (width - 1) // 2
+        if self.mode == "covariance_norm":
+            extra += 2
+        return tuple(input_shape[:-1]) + (width + extra,)
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}

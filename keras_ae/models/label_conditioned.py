@@ -68,6 +68,7 @@ class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
     """
 
     generative = True
+    default_minibatch_features = "none"
 
     def __init__(
         self,

@@ -90,6 +90,7 @@ class SemiSupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     generative = True
     #: Its phases call the encoder directly: deterministic codes only.
     posterior_options = ("deterministic",)
+    default_minibatch_features = "none"
     #: Whether training includes the supervised classification phase.
     classification_phase = True
 

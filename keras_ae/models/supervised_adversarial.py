@@ -57,6 +57,7 @@ class SupervisedAAE(_labels.LabelledData, AdversarialAutoencoder):
     generative = True
     #: Its phases call the encoder directly: no Gaussian posterior.
     posterior_options = ("deterministic",)
+    default_minibatch_features = "none"
     #: Labels in every call: ``encode(x, labels)``, ``decode(z, labels)``,
     #: ``reconstruct(x, labels)``, ``predict((x, labels))``.
     conditional = True
