@@ -50,6 +50,26 @@ def test_schedule_divides_by_ten_after_the_fraction(example):
     np.testing.assert_allclose(values, [1e-3, 1e-3, 1e-3, 1e-4, 1e-4], rtol=1e-6)
 
 
+def test_baseline_takes_the_models_image_inputs(example):
+    # --architecture conv: the labels-only baseline is the conv encoder on
+    # (H, W, C) images (it was built on (784,) inputs only).
+    import argparse
+
+    rs = np.random.default_rng(0)
+    x = rs.uniform(size=(30, 8, 8, 1)).astype("float32")
+    y = np.arange(30) % 3
+    model = keras_ae.SemiSupervisedAAE(
+        (8, 8, 1), num_classes=3, latent_dim=2, architecture="conv",
+        hidden_units=(4,), seed=0,
+    )
+    args = argparse.Namespace(input_noise=0.1, batch_size=10, decay_after=None)
+    final, stopped, best_epoch, epochs = example.train_baseline(
+        model, x, y, x[:6], y[:6], np.arange(10), np.arange(10, 20), 2, args, 0
+    )
+    assert epochs == 2 and 1 <= best_epoch <= 2
+    assert 0.0 <= final <= 1.0 and 0.0 <= stopped <= 1.0
+
+
 @pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
 def test_schedule_rejects_a_fraction_outside_0_1(example, bad):
     with pytest.raises(ValueError, match="`decay_after` must be a fraction in"):
