@@ -33,7 +33,7 @@ ALL_PRIORS = {
         (Gaussian(), {"stddev": 1.0, "seed": None}),
         (
             MixtureOfGaussians(7, radius=2, stddev=0.25, seed=4),
-            {"num_components": 7, "radius": 2.0, "stddev": 0.25, "seed": 4},
+            {"num_components": 7, "radius": 2.0, "stddev": 0.25, "seed": 4, "layout": "circle"},
         ),
         (Uniform(0, 1, seed=5), {"low": 0.0, "high": 1.0, "seed": 5}),
     ],
@@ -163,6 +163,20 @@ def test_mixture_assigns_its_own_samples(latent_dim):
     assert accuracy > 0.95
     # A useless assignment (here: a shifted one) must fail the same check.
     assert np.mean((prior.assign_components(z).numpy() + 1) % 10 == k.numpy()) < 0.05
+
+
+def test_mixture_axes_layout():
+    prior = MixtureOfGaussians(4, radius=3.0, stddev=0.5, seed=0, layout="axes")
+    np.testing.assert_array_equal(prior.component_means(6), 3.0 * np.eye(4, 6))
+    z, k = prior.sample(4000, 6, return_components=True)
+    assert np.mean(prior.assign_components(z).numpy() == k.numpy()) > 0.99
+    assert np.mean(np.argmax(z.numpy()[:, :4], axis=1) == k.numpy()) > 0.99
+    assert priors.get(keras.saving.serialize_keras_object(prior)).layout == "axes"
+    assert MixtureOfGaussians(4).layout == "circle"
+    with pytest.raises(ValueError, match="latent_dim >= num_components"):
+        prior.component_means(3)
+    with pytest.raises(ValueError, match="Received: layout='grid'"):
+        MixtureOfGaussians(4, layout="grid")
 
 
 def test_mixture_given_components():

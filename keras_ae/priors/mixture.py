@@ -1,4 +1,4 @@
-"""`MixtureOfGaussians`: K Gaussians with means on a circle (or spread in d dims)."""
+"""`MixtureOfGaussians`: K Gaussians with means on a circle (or on the axes)."""
 
 import math
 
@@ -12,6 +12,8 @@ from keras_ae.priors.base import LOG_2PI
 from keras_ae.priors.base import Prior
 from keras_ae.priors.base import check_latent_dim
 from keras_ae.priors.base import check_number
+
+LAYOUTS = ("circle", "axes")
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -33,10 +35,20 @@ class MixtureOfGaussians(Prior):
     means are 4.9 standard deviations apart, so about 98.6% of the samples
     are nearer to their own component's mean than to any other.
 
+    ``layout="axes"`` puts component ``k`` on the ``k``-th axis instead,
+    ``radius * e_k`` (needs ``latent_dim >= num_components``): every pair of
+    means is ``sqrt(2) * radius`` apart (11.3 standard deviations with the
+    defaults), and the nearest mean of ``z`` is the largest of its first
+    ``num_components`` coordinates. On the circle the nearest mean depends
+    only on the code's projection on one plane whatever ``latent_dim``;
+    on the axes every component has a direction of its own.
+
     Args:
         num_components: number of components, >= 1.
         radius: norm of every component mean, >= 0.
         stddev: standard deviation of every component, > 0.
+        layout: ``"circle"`` (default, the paper's) or ``"axes"`` (one
+            coordinate axis per component).
         seed: optional integer seed of the layer's random stream.
         **kwargs: base layer arguments.
 
@@ -46,19 +58,31 @@ class MixtureOfGaussians(Prior):
     z, k = prior.sample(256, latent_dim=2, return_components=True)
     z3 = prior.sample(4, latent_dim=2, components=[3, 3, 3, 3])  # from component 3
     prior.assign_components(z)      # nearest means, equal to k for ~98.6%
+    axes = keras_ae.priors.MixtureOfGaussians(10, layout="axes")
+    axes.component_means(16)[3]     # 4.0 at index 3, 0 elsewhere
     ```
     """
 
-    def __init__(self, num_components=10, radius=4.0, stddev=0.5, seed=None, **kwargs):
+    def __init__(
+        self, num_components=10, radius=4.0, stddev=0.5, seed=None, layout="circle", **kwargs
+    ):
         super().__init__(seed=seed, **kwargs)
         self.num_components = validation.integer(num_components, "num_components", low=1)
         self.radius = check_number("radius", radius, non_negative=True)
         self.stddev = check_number("stddev", stddev, positive=True)
+        self.layout = validation.one_of(layout, "layout", LAYOUTS)
 
     def component_means(self, latent_dim):
         """Component means, a float32 NumPy array ``(num_components, latent_dim)``."""
         d = check_latent_dim(latent_dim)
         k = self.num_components
+        if self.layout == "axes":
+            if d < k:
+                raise ValueError(
+                    "`layout='axes'` needs latent_dim >= num_components. Received: "
+                    f"latent_dim={d}, num_components={k}"
+                )
+            return (self.radius * np.eye(k, d)).astype(np.float32)
         if d == 1:
             points = np.linspace(-1.0, 1.0, k) if k > 1 else np.ones(1)
             return (self.radius * points[:, None]).astype(np.float32)
@@ -187,6 +211,7 @@ class MixtureOfGaussians(Prior):
                 "num_components": self.num_components,
                 "radius": self.radius,
                 "stddev": self.stddev,
+                "layout": self.layout,
             }
         )
         return config
