@@ -282,6 +282,17 @@ def test_minibatch_features_default():
         assert cls(**labelled).minibatch_features == "none", cls
 
 
+def test_config_from_before_minibatch_features_loads_without_statistics():
+    """Files saved before the option existed (the shipped zoo's AAEs) have no
+    ``minibatch_features`` key: they load with the discriminator they were
+    trained with, not today's default."""
+    config = keras_ae.AAE(**SMALL, minibatch_features="none").get_config()
+    del config["minibatch_features"]
+    clone = AdversarialAutoencoder.from_config(config)
+    assert clone.minibatch_features == "none"
+    assert "minibatch_features" not in [l.name for l in clone.discriminator.layers]
+
+
 def test_minibatch_features_config_and_reload(tmp_path):
     model = keras_ae.AAE(**SMALL, minibatch_features="moments")
     config = model.get_config()

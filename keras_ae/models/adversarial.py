@@ -741,6 +741,19 @@ class AdversarialAutoencoder(BaseAutoencoder):
     def nested_config_keys(cls):
         return super().nested_config_keys() + ("prior", "discriminator")
 
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds a model from `get_config`.
+
+        ``get_config`` stores the resolved ``minibatch_features``, so a
+        loaded model keeps the discriminator it was saved with. Configs
+        written before the option existed (no such key) had no batch
+        statistics: they load with ``"none"``, not today's default.
+        """
+        config = dict(config)
+        config.setdefault("minibatch_features", "none")
+        return super().from_config(config)
+
 
 #: Short alias.
 AAE = AdversarialAutoencoder
