@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import keras_ae  # noqa: E402
 from keras_ae import priors  # noqa: E402
 from keras_ae.layers.random_layer import RandomLayer  # noqa: E402
 from keras_ae.priors import Gaussian  # noqa: E402
@@ -177,6 +178,9 @@ def test_mixture_axes_layout():
         prior.component_means(3)
     with pytest.raises(ValueError, match="Received: layout='grid'"):
         MixtureOfGaussians(4, layout="grid")
+    # Reported by the model at construction, not at the first prior draw in fit.
+    with pytest.raises(ValueError, match="or use layout='circle'"):
+        keras_ae.AAE(input_shape=(4,), latent_dim=3, hidden_units=(4,), prior=prior)
 
 
 def test_mixture_given_components():

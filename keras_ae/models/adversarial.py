@@ -257,6 +257,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
             prior = priors.Gaussian(1.0, seed=None if seed is None else int(seed))
         else:
             prior = priors.get(prior)
+        prior.validate_latent_dim(latent_dim)
         if minibatch_features is None:
             minibatch_features = self._default_minibatch_features(prior, discriminator)
         validation.one_of(minibatch_features, "minibatch_features", MINIBATCH_FEATURES)

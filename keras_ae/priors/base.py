@@ -47,6 +47,17 @@ class Prior(RandomLayer):
     ```
     """
 
+    def validate_latent_dim(self, latent_dim):
+        """Raises ``ValueError`` if this prior cannot draw ``latent_dim``-D codes.
+
+        Models call it at construction, so a mismatch is reported before
+        training. Any positive size works here; subclasses narrow it.
+
+        Args:
+            latent_dim: the model's code size.
+        """
+        check_latent_dim(latent_dim)
+
     def sample(self, n, latent_dim, seed=None):
         """Draws ``n`` samples of dimension ``latent_dim``.
 

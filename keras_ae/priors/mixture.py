@@ -72,6 +72,10 @@ class MixtureOfGaussians(Prior):
         self.stddev = check_number("stddev", stddev, positive=True)
         self.layout = validation.one_of(layout, "layout", LAYOUTS)
 
+    def validate_latent_dim(self, latent_dim):
+        """Raises ``ValueError`` if the means cannot be placed in ``latent_dim`` dims."""
+        self.component_means(latent_dim)
+
     def component_means(self, latent_dim):
         """Component means, a float32 NumPy array ``(num_components, latent_dim)``."""
         d = check_latent_dim(latent_dim)
@@ -79,8 +83,8 @@ class MixtureOfGaussians(Prior):
         if self.layout == "axes":
             if d < k:
                 raise ValueError(
-                    "`layout='axes'` needs latent_dim >= num_components. Received: "
-                    f"latent_dim={d}, num_components={k}"
+                    "`layout='axes'` needs latent_dim >= num_components (or use "
+                    f"layout='circle'). Received: latent_dim={d}, num_components={k}"
                 )
             return (self.radius * np.eye(k, d)).astype(np.float32)
         if d == 1:
