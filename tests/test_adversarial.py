@@ -607,7 +607,7 @@ def _step_norms(model, start):
         ("phased", "none", "deterministic"),
         ("joint", "none", "deterministic"),
         ("phased", "moments", "gaussian"),
-        ("phased", "covariance", "deterministic"),
+        ("phased", "covariance_norm", "deterministic"),  # the default: all the statistics
     ],
 )
 def test_one_step_matches_single_device(mode, features, posterior, mirrored_strategy):
