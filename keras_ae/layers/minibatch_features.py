@@ -28,14 +28,18 @@ class MinibatchFeatures(keras.layers.Layer):
             codes correlated against an uncorrelated prior are detectable)
             or ``"covariance_norm"`` (``"covariance"`` and the batch mean and
             standard deviation of every row's squared norm divided by the
-            width: 2 more columns, for batches whose rows are too often far
-            out, the share of codes outside a ball).
+            width: 2 more columns, which detect batches with too many codes
+            far from the origin). The correlations make the width of the
+            discriminator's input grow as ``width ** 2 / 2``: 496 more
+            columns for a 32-D code, 8,128 for a 128-D one.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
     ```python
     layer = keras_ae.layers.MinibatchFeatures("moments")
     layer(np.zeros((8, 4))).shape   # (8, 12)
+    keras_ae.layers.MinibatchFeatures("covariance_norm")(np.zeros((8, 4))).shape
+    # (8, 20)
     ```
     """
 
@@ -66,9 +70,12 @@ class MinibatchFeatures(keras.layers.Layer):
     def _correlations(z32, mean, std):
         # The strict upper triangle of the batch correlation matrix, (1, pairs).
         width = z32.shape[-1]
+        # One (width, width) Gram matrix, summed over the replicas: no
+        # (batch, width, width) tensor is ever made.
         scaled = (z32 - mean) / std
-        outer = ops.expand_dims(scaled, 2) * ops.expand_dims(scaled, 1)
-        corr = ops.reshape(backend.global_batch_mean(outer), (1, width * width))
+        gram = backend.global_sum(ops.matmul(ops.transpose(scaled), scaled))
+        count = backend.global_sum(ops.cast(ops.shape(scaled)[0], "float32"))
+        corr = ops.reshape(gram / count, (1, width * width))
         rows, cols = np.triu_indices(width, k=1)
         return ops.take(corr, rows * width + cols, axis=1)
 
