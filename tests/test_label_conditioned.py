@@ -131,9 +131,44 @@ def test_sample_from_given_components_is_seeded():
         model.sample(2, labels=[-1, 0], seed=0)
 
 
-def test_component_loss_matches_numpy():
-    """-log p(label | code) under the mixture, labelled rows only, weighted."""
+def test_likelihood_component_loss_matches_numpy():
+    """||z - mean_label||^2 / (2 stddev^2), labelled rows only, weighted."""
     model = keras_ae.LabelConditionedAAE(**SMALL)
+    assert model.component_objective == "likelihood"
+    rs = np.random.default_rng(0)
+    z = rs.normal(scale=3.0, size=(6, 4)).astype("float32")
+    labels = np.array([0, 1, 2, -1, 1, -1], "int32")
+    w = np.array([1.0, 2.0, 0.5, 3.0, 1.0, 1.0], "float32")
+    means = model.prior.component_means(4).astype("float64")
+    own = means[np.maximum(labels, 0)]
+    per = ((z - own) ** 2).sum(-1) / (2 * model.prior.stddev**2)
+    per = np.where(labels >= 0, per, 0.0)
+    got = ops.convert_to_numpy(model.component_loss(z, labels))
+    np.testing.assert_allclose(got, per.mean(), rtol=1e-5)
+    got = ops.convert_to_numpy(model.component_loss(z, labels, w))
+    np.testing.assert_allclose(got, (per * w).sum() / w.sum(), rtol=1e-5)
+    # A code at its own mean costs nothing.
+    at_mean = model.component_loss(means[[0, 1, 2]].astype("float32"), np.arange(3))
+    assert float(ops.convert_to_numpy(at_mean)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_component_objective_is_stored_checked_and_old_configs_keep_posterior():
+    model = keras_ae.LabelConditionedAAE(**SMALL, component_objective="posterior")
+    config = model.get_config()
+    assert config["component_objective"] == "posterior"
+    assert keras_ae.LabelConditionedAAE.from_config(config).component_objective == "posterior"
+    config = keras_ae.LabelConditionedAAE(**SMALL).get_config()
+    assert keras_ae.LabelConditionedAAE.from_config(config).component_objective == "likelihood"
+    # Saved before the option existed: trained with the posterior term.
+    del config["component_objective"]
+    assert keras_ae.LabelConditionedAAE.from_config(config).component_objective == "posterior"
+    with pytest.raises(ValueError, match="`component_objective` must be"):
+        keras_ae.LabelConditionedAAE(**SMALL, component_objective="softmax")
+
+
+def test_posterior_component_loss_matches_numpy():
+    """-log p(label | code) under the mixture, labelled rows only, weighted."""
+    model = keras_ae.LabelConditionedAAE(**SMALL, component_objective="posterior")
     rs = np.random.default_rng(0)
     z = rs.normal(scale=3.0, size=(6, 4)).astype("float32")
     labels = np.array([0, 1, 2, -1, 1, -1], "int32")
@@ -200,6 +235,13 @@ def one_torch_thread():
         torch.set_num_threads(threads)
 
 
+def _share_in_own_ball(model, z, y):
+    """Share of 2-D codes within their class component's 99% ball."""
+    means = model.prior.component_means(2)
+    distance = np.linalg.norm(z - means[y], axis=1) / model.prior.stddev
+    return np.mean(distance <= np.sqrt(-2.0 * np.log(0.01)))  # chi2(2) 99%
+
+
 def test_labelled_codes_fall_in_their_component(one_torch_thread):
     """Three well separated clusters, 30% of them labelled: with the
     labelled-posterior term every code falls in its class's component. The
@@ -212,8 +254,30 @@ def test_labelled_codes_fall_in_their_component(one_torch_thread):
     )
     model.compile()
     model.fit(x, labels, epochs=12, batch_size=64, verbose=0)
-    k = ops.convert_to_numpy(model.prior.assign_components(model.encode(x)))
+    z = ops.convert_to_numpy(model.encode(x))
+    k = ops.convert_to_numpy(model.prior.assign_components(z))
     assert np.mean(k == y) >= 0.9
+    # Inside the component, not only nearest to its mean (next test).
+    assert _share_in_own_ball(model, z, y) >= 0.95
+
+
+def test_posterior_objective_places_codes_but_drives_them_out_of_the_component(
+    one_torch_thread,
+):
+    """``component_objective="posterior"`` also places the toy's codes in
+    their component, far outside it: -log p(label | code) keeps falling as a
+    code moves away from the other means."""
+    x, y, labels = _toy()
+    model = keras_ae.LabelConditionedAAE(
+        **dict(SMALL, latent_dim=2, hidden_units=(32,)), component_weight=1.0,
+        component_objective="posterior",
+    )
+    model.compile()
+    model.fit(x, labels, epochs=12, batch_size=64, verbose=0)
+    z = ops.convert_to_numpy(model.encode(x))
+    k = ops.convert_to_numpy(model.prior.assign_components(z))
+    assert np.mean(k == y) >= 0.9
+    assert _share_in_own_ball(model, z, y) < 0.9  # 0.68 on TF, seed 1
 
 
 def test_axes_layout_trains_saves_and_reloads(tmp_path):
