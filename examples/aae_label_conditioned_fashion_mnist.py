@@ -88,6 +88,7 @@ import time
 
 import keras
 import numpy as np
+import scipy.stats
 from keras import ops
 
 import keras_ae
@@ -101,6 +102,16 @@ def main():
     parser.add_argument(
         "--component-weight", type=float, default=None,
         help="LabelConditionedAAE(component_weight=...); 0 = the paper's objective",
+    )
+    parser.add_argument(
+        "--component-objective", default=None, choices=("likelihood", "posterior"),
+        help="LabelConditionedAAE(component_objective=...): -log p(code | label) "
+        "(the default) or -log p(label | code)",
+    )
+    parser.add_argument(
+        "--generator-lr", type=float, default=None,
+        help="learning rate of the generator phase's Adam (beta_1 0.5); default: the "
+        "AAE's 3e-4",
     )
     parser.add_argument(
         "--reference", action="store_true",
@@ -125,6 +136,15 @@ def main():
         "filters), then the linear code. The decoder is the dense code-256-512-784 "
         "either way (a conv decoder costs ~50x more per epoch on JAX CPU)",
     )
+    parser.add_argument(
+        "--filters", type=int, nargs="+", default=[32, 64],
+        help="filters of the conv encoder's stride-2 3x3 convolutions",
+    )
+    parser.add_argument(
+        "--dense-head", type=int, default=0,
+        help="units of a ReLU dense layer between the conv encoder's convolutions and "
+        "the code (0: none)",
+    )
     parser.add_argument("--figure", default=None, help="code scatter of the last seed (PNG)")
     parser.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "mnist"),
                         help="mnist: the paper's dataset, where it is available locally")
@@ -140,6 +160,13 @@ def main():
     options = {}
     if args.component_weight is not None:
         options["component_weight"] = args.component_weight
+    if args.component_objective is not None:
+        options["component_objective"] = args.component_objective
+    compile_options = {}
+    if args.generator_lr is not None:
+        compile_options["generator_optimizer"] = keras.optimizers.Adam(
+            args.generator_lr, beta_1=0.5
+        )
     for seed in args.seeds:
         rs = np.random.default_rng(seed)
         labels = np.where(rs.uniform(size=len(y)) < args.labelled, y, -1)
@@ -147,9 +174,8 @@ def main():
         t0, c0 = time.perf_counter(), time.process_time()
         prior = keras_ae.priors.MixtureOfGaussians(10, seed=seed, layout=args.layout)
         if args.encoder == "conv":
-            options["encoder"] = keras_ae.networks.build_encoder(
-                x.shape[1:], args.latent_dim, (32, 64), code_activation=None,
-                architecture="conv", seed=seed,
+            options["encoder"] = conv_encoder(
+                x.shape[1:], args.latent_dim, args.filters, args.dense_head, seed
             )
             options["decoder"] = keras_ae.networks.build_decoder(
                 x.shape[1:], args.latent_dim, (512, 256), seed=seed
@@ -158,10 +184,10 @@ def main():
             x.shape[1:], num_classes=10, latent_dim=args.latent_dim, prior=prior,
             seed=seed, **options
         )
-        model.compile()
+        model.compile(**compile_options)
         model.fit(x, labels, epochs=args.epochs, batch_size=100, verbose=0)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        in_own = {}
+        in_own, in_ball = {}, {}
         for name, images, classes in (
             ("train_labelled", x[labels >= 0], labels[labels >= 0]),
             ("train_unlabelled", x[labels < 0], y[labels < 0]),
@@ -170,13 +196,14 @@ def main():
             z = model.encode(images)
             k = ops.convert_to_numpy(model.prior.assign_components(z))
             in_own[name] = round(float(np.mean(k == classes)), 4)
+            in_ball[name] = round(share_in_own_ball(model.prior, z, classes), 4)
         rec = model.evaluate(x_test, verbose=0, return_dict=True)["reconstruction_loss"]
         print(
             f"seed {seed} ({keras.backend.backend()}, {args.encoder} encoder, "
             f"{args.latent_dim}-D {args.layout}, labelled {args.labelled:g}, "
             f"{args.epochs} epochs, component_weight="
-            f"{model.component_weight:g}): codes in their class's component "
-            f"{in_own}; test reconstruction {rec:.2f}; fit {wall:.0f} s wall, "
+            f"{model.component_weight:g}, {model.component_objective}): codes in their "
+            f"class's component {in_own}; within its 99% ball {in_ball}; test reconstruction {rec:.2f}; fit {wall:.0f} s wall, "
             f"{cpu:.0f} s CPU"
         )
         if args.reference:
@@ -196,6 +223,29 @@ def main():
         fig, ax = plt.subplots(figsize=(5, 5))
         ax.scatter(z[:, 0], z[:, 1], c=y_test, s=1, cmap="tab10")
         fig.savefig(args.figure, dpi=80)
+
+
+def conv_encoder(input_shape, latent_dim, filters, dense_head, seed):
+    """Stride-2 3x3 convolutions, an optional dense layer, then the linear code."""
+    if not dense_head:
+        return keras_ae.networks.build_encoder(
+            input_shape, latent_dim, tuple(filters), code_activation=None,
+            architecture="conv", seed=seed,
+        )
+    inputs = keras.Input(input_shape)
+    h = inputs
+    for f in filters:
+        h = keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(h)
+    h = keras.layers.Dense(dense_head, activation="relu")(keras.layers.Flatten()(h))
+    return keras.Model(inputs, keras.layers.Dense(latent_dim)(h), name="encoder")
+
+
+def share_in_own_ball(prior, z, classes):
+    """Share of codes within their class component's 99% probability ball."""
+    z = ops.convert_to_numpy(z)
+    means = prior.component_means(z.shape[1])
+    distance = np.linalg.norm(z - means[classes], axis=1) / prior.stddev
+    return float(np.mean(distance <= np.sqrt(scipy.stats.chi2.ppf(0.99, z.shape[1]))))
 
 
 def reference(model, x, labels, x_test, y_test, epochs, seed):

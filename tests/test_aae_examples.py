@@ -112,3 +112,24 @@ def test_reverse_balance_loss_exact_and_revives_a_dead_cluster(clustering_exampl
     ]
     np.testing.assert_allclose(slopes[0], -1 / 3, rtol=0.02)  # 4 examples x 1/12
     assert abs(slopes[1]) < 1e-6
+
+
+def test_label_conditioned_share_in_own_ball_is_the_chi2_quantile():
+    example = load("aae_label_conditioned_fashion_mnist")
+    prior = keras_ae.priors.MixtureOfGaussians(10, layout="axes")
+    rs = np.random.default_rng(0)
+    classes = rs.integers(10, size=20000)
+    means = prior.component_means(10)
+    z = means[classes] + prior.stddev * rs.normal(size=(20000, 10))
+    assert example.share_in_own_ball(prior, z, classes) == pytest.approx(0.99, abs=0.003)
+    # The nearest mean is not enough: codes far out along their own axis.
+    assert example.share_in_own_ball(prior, 3.0 * means[classes], classes) == 0.0
+
+
+def test_label_conditioned_conv_encoder_with_dense_head():
+    example = load("aae_label_conditioned_fashion_mnist")
+    plain = example.conv_encoder((28, 28, 1), 10, [8, 16], 0, seed=0)
+    headed = example.conv_encoder((28, 28, 1), 10, [8, 16], 32, seed=0)
+    assert plain.output_shape == headed.output_shape == (None, 10)
+    units = [layer.units for layer in headed.layers if hasattr(layer, "units")]
+    assert units == [32, 10]
