@@ -71,12 +71,58 @@ more epochs, a conv decoder (one epoch of 3,000 images with the conv
 encoder: 63 s on JAX CPU with the conv decoder, 1.3 s with the dense one;
 5.2 s and 1.2 s on TensorFlow).
 
+The rows above used ``-log p(label | code)``, the only component term then
+(``--component-objective posterior`` reproduces them). That term has no
+minimum inside a component: it keeps falling as a code moves away from the
+other means, so the codes left their component (10-D axes, conv encoder,
+validation, seed 0: 0.0-4.6% of the codes, over 5 epochs, within their component's 99%
+ball) and the generator phase, pulling them back, fought it. The default is
+now ``component_objective="likelihood"``, ``-log p(code | label)`` up to a
+constant, a pull towards the component's mean that agrees with the prior.
+Validation (50,000 / 10,000), seed 0, JAX, 10-D axes, conv encoder (32,
+64), every label given; "in ball" is the share of validation codes within
+their component's 99% ball (0.99 for codes drawn from the prior):
+
+| component term, weight, generator Adam lr, encoder, epochs | validation | in ball |
+|---|---:|---:|
+| posterior, 100, 3e-4 (the old recipe), 3 | 0.801 | - |
+| posterior, 100, 0 (no generator phase), 3 | 0.881 | - |
+| posterior, 100, 1e-4, 5 | 0.877 | 0.016 |
+| posterior, 100, 3e-5, 5 | 0.897 | 0.009 |
+| likelihood, 1, 3e-4, 5 | 0.820 | 0.637 |
+| likelihood, 10, 3e-4, 5 | 0.834 | 0.672 |
+| likelihood, 100, 3e-4, 5 | 0.846 | 0.701 |
+| likelihood, 100, 3e-4, filters 64 128, 5 | 0.850 | 0.712 |
+| likelihood, 10, 1e-4, 5 / 10 | 0.866 / 0.880 | 0.734 / 0.769 |
+| likelihood, 10, 3e-5, 5 | 0.873 | 0.752 |
+| likelihood, 10, 3e-5, dense head 256, 5 / 10 | 0.903 / 0.915 | 0.852 / 0.870 |
+
+A slower generator (Adam 3e-5 instead of the AAE's 3e-4) and a 256-unit
+dense layer after the convolutions (``--dense-head 256``) give the recipe.
+Test set, 10 epochs, every label given, ``--reference`` as above:
+
+| run | test in own component | test in ball | train in own component | reference | test BCE | fit |
+|---|---:|---:|---:|---:|---:|---:|
+| JAX seed 0 | 0.915 | 0.870 | 0.955 | 0.905 | 228.0 | 282 s |
+| JAX seed 1 | 0.918 | 0.876 | 0.955 | 0.911 | 227.7 | 295 s |
+| JAX seed 2 | 0.916 | 0.871 | 0.952 | 0.908 | 227.2 | 296 s |
+| TF seed 0 | 0.914 | 0.869 | 0.947 | - | 228.9 | 412 s (278 s CPU) |
+
+**0.916 +- 0.001** of the test codes fall in their class's component (the
+bar: 90%), above the same encoder trained as a plain classifier for as long
+(reference 0.905-0.911); 87% are also within its 99% ball. The
+discriminator still tells codes from prior draws (accuracy 0.98 at epoch
+10): the codes are tighter than the prior (mean component term 3.8 against
+5.0 for prior draws), so the match is partial.
+
 Run:
     KERAS_BACKEND=jax python examples/aae_label_conditioned_fashion_mnist.py \\
-        --labelled 0.2 --epochs 5 --seeds 0 1 --component-weight 100 --reference
+        --encoder conv --dense-head 256 --latent-dim 10 --layout axes \\
+        --labelled 1.0 --epochs 10 --seeds 0 1 2 --component-weight 10 \\
+        --generator-lr 3e-5 --reference
     KERAS_BACKEND=jax python examples/aae_label_conditioned_fashion_mnist.py \\
-        --encoder conv --latent-dim 10 --layout axes --labelled 1.0 --epochs 5 \\
-        --seeds 0 1 --component-weight 100 --reference
+        --labelled 0.2 --epochs 5 --seeds 0 1 --component-weight 100 --reference \\
+        --component-objective posterior
 
 The paper's dataset, where MNIST is available locally (``$KERAS_AE_DATA`` or
 Keras's cache): ``--dataset mnist``.
@@ -193,6 +239,8 @@ def main():
             ("train_unlabelled", x[labels < 0], y[labels < 0]),
             ("validation" if args.validation else "test", x_test, y_test),
         ):
+            if not len(images):
+                continue
             z = model.encode(images)
             k = ops.convert_to_numpy(model.prior.assign_components(z))
             in_own[name] = round(float(np.mean(k == classes)), 4)

@@ -62,7 +62,7 @@ class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
             autoencoder's loss; 0 is the paper's objective. The
             reconstruction is a sum over features, so the weight scales with
             it: 1 places the 3-class toy (16 features) on every backend,
-            Fashion-MNIST (784 pixels) used 100.
+            Fashion-MNIST (784 pixels) used 10 (100 with ``"posterior"``).
         component_objective: ``"likelihood"`` (``-log p(code | label)``,
             default) or ``"posterior"`` (``-log p(label | code)``): the
             ``component_loss`` that ``component_weight`` scales.
@@ -71,9 +71,10 @@ class LabelConditionedAAE(_labels.LabelledData, AdversarialAutoencoder):
 
     Example:
     ```python
-    model = keras_ae.LabelConditionedAAE((784,), num_classes=10, latent_dim=2,
-                                         component_weight=100.0)
-    model.compile()
+    prior = keras_ae.priors.MixtureOfGaussians(10, layout="axes")
+    model = keras_ae.LabelConditionedAAE((784,), num_classes=10, latent_dim=10,
+                                         prior=prior, component_weight=10.0)
+    model.compile(generator_optimizer=keras.optimizers.Adam(3e-5, beta_1=0.5))
     model.fit(x, labels, epochs=10, batch_size=128)   # labels: -1 unlabelled
     k = model.prior.assign_components(model.encode(x_test))  # ~= y_test
     images = model.sample(10, labels=range(10), seed=0)
