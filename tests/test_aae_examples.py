@@ -70,6 +70,35 @@ def test_baseline_takes_the_models_image_inputs(example):
     assert 0.0 <= final <= 1.0 and 0.0 <= stopped <= 1.0
 
 
+def test_conv_encoder_model_has_a_dense_decoder_and_trains(example):
+    # --encoder conv: stride-2 convolutions in the encoder (and so in the
+    # baseline, its clone), the dense decoder (no transposed convolutions).
+    import argparse
+
+    rs = np.random.default_rng(0)
+    x = rs.uniform(size=(30, 8, 8, 1)).astype("float32")
+    y = np.arange(30) % 3
+    model = example.ConvEncoderSemiSupervisedAAE(
+        (8, 8, 1), filters=(4, 6), num_classes=3, latent_dim=2, hidden_units=(5,), seed=0
+    )
+    kinds = [type(layer).__name__ for layer in model.encoder.layers]
+    assert kinds.count("Conv2D") == 2 and model.architecture == "dense"
+    assert model.encoder.get_layer("conv_1").filters == 6
+    decoder_kinds = {type(layer).__name__ for layer in model.decoder.layers}
+    assert "Conv2DTranspose" not in decoder_kinds and "Dense" in decoder_kinds
+    assert model.decoder.output_shape == (None, 8, 8, 1)
+    assert model.get_config()["filters"] == [4, 6]
+    model.compile()
+    labels = np.where(np.arange(30) < 10, y, -1)
+    model.fit(x, labels, epochs=1, batch_size=10, verbose=0)
+    assert model.predict_labels(x).shape == (30,)
+    args = argparse.Namespace(input_noise=0.1, batch_size=10, decay_after=None)
+    final, stopped, _, _ = example.train_baseline(
+        model, x, y, x[:6], y[:6], np.arange(10), np.arange(10, 20), 2, args, 0
+    )
+    assert 0.0 <= final <= 1.0 and 0.0 <= stopped <= 1.0
+
+
 @pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
 def test_schedule_rejects_a_fraction_outside_0_1(example, bad):
     with pytest.raises(ValueError, match="`decay_after` must be a fraction in"):
