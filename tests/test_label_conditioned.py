@@ -244,7 +244,8 @@ def _share_in_own_ball(model, z, y):
 
 def test_labelled_codes_fall_in_their_component(one_torch_thread):
     """Three well separated clusters, 30% of them labelled: with the
-    labelled-posterior term every code falls in its class's component. The
+    default likelihood term (-log p(code | label)) every code falls in its
+    class's component, inside its 99% ball. The
     paper's objective alone (``component_weight=0``) keeps the components
     the encoder's first directions give (0.0 on TF seeds 1-3, see
     benchmarks/aae_label_conditioned_toy.py)."""
@@ -259,14 +260,17 @@ def test_labelled_codes_fall_in_their_component(one_torch_thread):
     assert np.mean(k == y) >= 0.9
     # Inside the component, not only nearest to its mean (next test).
     assert _share_in_own_ball(model, z, y) >= 0.95
+    # ... without collapsing onto the means (which the ball alone would pass).
+    spread = np.mean([z[y == c].std(axis=0).mean() for c in range(3)])
+    assert spread > 0.1 * model.prior.stddev
 
 
 def test_posterior_objective_places_codes_but_drives_them_out_of_the_component(
     one_torch_thread,
 ):
     """``component_objective="posterior"`` also places the toy's codes in
-    their component, far outside it: -log p(label | code) keeps falling as a
-    code moves away from the other means."""
+    their component, on this seed far outside it: -log p(label | code)
+    keeps falling as a code moves away from the other means."""
     x, y, labels = _toy()
     model = keras_ae.LabelConditionedAAE(
         **dict(SMALL, latent_dim=2, hidden_units=(32,)), component_weight=1.0,
@@ -277,7 +281,9 @@ def test_posterior_objective_places_codes_but_drives_them_out_of_the_component(
     z = ops.convert_to_numpy(model.encode(x))
     k = ops.convert_to_numpy(model.prior.assign_components(z))
     assert np.mean(k == y) >= 0.9
-    assert _share_in_own_ball(model, z, y) < 0.9  # 0.68 on TF, seed 1
+    # On this seed (1): 0.68 on TF, 0.55-0.60 on JAX, 0.32 on torch; some
+    # other seeds keep the codes in (JAX seed 3: 0.999).
+    assert _share_in_own_ball(model, z, y) < 0.9
 
 
 def test_axes_layout_trains_saves_and_reloads(tmp_path):
