@@ -160,19 +160,24 @@ class DenseDecoderClusteringAAE(keras_ae.ClusteringAAE):
         )
 
 
-def warm_up(model, x, epochs, batch_size):
+def warm_up(model, x, epochs, batch_size, freeze_head=False):
     """Trains ``decoder(encoder(x))`` on reconstruction alone (BCE, Adam 1e-3).
 
     The encoder's categorical head ``y`` is part of the code the decoder
-    reads, so it is trained too, without the discriminators or the balance
-    term; the model's own phases start afterwards from these weights.
+    reads; it is trained too unless ``freeze_head`` (then it keeps its
+    initial weights, its softmax unsaturated), without the discriminators or
+    the balance term; the model's own phases start afterwards from these
+    weights.
     """
     if epochs <= 0:
         return
+    head = model.encoder.get_layer("y")
+    head.trainable = not freeze_head
     inputs = keras.Input(shape=x.shape[1:])
     autoencoder = keras.Model(inputs, model.decoder(model.encoder(inputs)))
     autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     autoencoder.fit(x, x, epochs=epochs, batch_size=batch_size, verbose=0)
+    head.trainable = True
 
 
 def main():
@@ -198,6 +203,10 @@ def main():
         "--warmup", type=int, default=0,
         help="epochs of reconstruction-only training (encoder and decoder) "
         "before the adversarial phases")
+    parser.add_argument(
+        "--warmup-head", default="trained", choices=("trained", "frozen"),
+        help="whether the warm-up trains the categorical head y (frozen: it keeps "
+        "its initial weights)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
         "--validation", type=int, default=10000,
@@ -254,7 +263,7 @@ def main():
             input_noise=args.input_noise,
         )
         model.compile()
-        warm_up(model, x, args.warmup, args.batch_size)
+        warm_up(model, x, args.warmup, args.batch_size, args.warmup_head == "frozen")
         if args.warmup:
             print(f"  seed {seed} after {args.warmup} warm-up epochs: cluster accuracy "
                   f"validation {clustering.cluster_accuracy(y_val, model.cluster(x_val)):.4f}, "
