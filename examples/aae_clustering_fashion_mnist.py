@@ -85,22 +85,22 @@ noise is what keeps ``y`` soft early on); 20 epochs do not beat 10; batch
 at epoch 10 (seed 0: 0.640, against 0.691 the round before: single runs
 differ by up to 5 points on JAX CPU). The bar is still not met.
 
-Session 7 (10 epochs about 115-190 s wall on one pinned core; conv
-encoder about 240 s): the conv encoder (two stride-2 3x3 convolutions, 32
-and 64 filters, the heads straight on the flattened maps, dense decoder) is
-worse at both sizes (0.648 test at 30, 0.557 at 16, seed 0). A warm-up of
-the autoencoder on reconstruction alone (``--warmup N``) lifts the runs
-where the head's clusters survive it (30 clusters: 0.703-0.710 test, the
-best single runs so far) but the warm-up also trains the head, whose softmax
-then starts saturated on a few units: some seeds lose most clusters (30: 12
-and 15 used, 0.605-0.611; 16: 9 used, 0.526). Freezing the head in the
-warm-up (``--warmup-head frozen``) keeps the clusters but not the gain
-(0.673 at 30, 0.613 at 16). Dividing the trained head's logits by 10 after
-the warm-up (``--warmup-soften 10``: same ranking, unsaturated softmax)
-rescues seed 2 at 30 (0.675 against 0.605) but lowers seed 0 (0.687
-against 0.710) and seed 1 falls to 0.620 (mean 0.661), and at 16 is level with k-means for seed 0 (0.657 test, 0.659
-validation against 0.663) but not seed 1 (0.603). The bar is still not met; the defaults are
-unchanged (no warm-up, dense encoder).
+Session 7 (10 epochs about 115-190 s wall on one pinned core; conv encoder
+about 240 s): the conv encoder (two stride-2 3x3 convolutions, 32 and 64
+filters, the heads straight on the flattened maps, dense decoder) is worse
+at both sizes (0.648 test at 30, 0.557 at 16, seed 0). A warm-up of the
+autoencoder on reconstruction alone (``--warmup N``) lifts the runs where
+the head's clusters survive it (30 clusters: 0.703-0.710 test, the best
+single runs so far) but the warm-up also trains the head, whose softmax then
+starts saturated on a few units: some seeds lose most clusters (30: 12 and
+15 used, 0.605-0.611; 16: 9 used, 0.526). Freezing the head in the warm-up
+(``--warmup-head frozen``) keeps the clusters but not the gain (0.673 at 30,
+0.613 at 16). Dividing the trained head's logits by 10 after the warm-up
+(``--warmup-soften 10``: same ranking, unsaturated softmax) rescues seed 2
+at 30 (0.675 against 0.605) but lowers seed 0 (0.687 against 0.710) and seed
+1 falls to 0.620 (mean 0.661), and at 16 is level with k-means for seed 0
+(0.657 test, 0.659 validation against 0.663) but not seed 1 (0.603). The bar
+is still not met; the defaults are unchanged (no warm-up, dense encoder).
 
 Run:
     KERAS_BACKEND=jax python examples/aae_clustering_fashion_mnist.py \\
