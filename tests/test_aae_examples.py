@@ -4,6 +4,7 @@ training)."""
 import importlib.util
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -162,3 +163,38 @@ def test_label_conditioned_conv_encoder_with_dense_head():
     assert plain.output_shape == headed.output_shape == (None, 10)
     units = [layer.units for layer in headed.layers if hasattr(layer, "units")]
     assert units == [32, 10]
+
+
+def test_conv_encoder_keeps_a_dense_decoder(clustering_example):
+    model = clustering_example.DenseDecoderClusteringAAE(
+        (8, 8, 1), num_clusters=3, latent_dim=2, architecture="conv",
+        hidden_units=(4,), seed=0,
+    )
+    conv = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+    assert any(isinstance(layer, conv) for layer in model.encoder.layers)
+    assert not any(isinstance(layer, conv) for layer in model.decoder.layers)
+    assert model.decoder.output_shape == (None, 8, 8, 1)
+
+
+def test_warm_up_frozen_head_and_softened_logits(clustering_example):
+    rs = np.random.default_rng(0)
+    x = rs.uniform(size=(40, 6)).astype("float32")
+    model = keras_ae.ClusteringAAE((6,), num_clusters=3, latent_dim=2, hidden_units=(8,), seed=0)
+    model.compile()
+    head = model.encoder.get_layer("y")
+    before = [ops.convert_to_numpy(w).copy() for w in head.weights]
+    trunk = ops.convert_to_numpy(model.encoder.get_layer("dense_0").kernel).copy()
+    clustering_example.warm_up(model, x, 1, 20, freeze_head=True)
+    for w, b in zip(head.weights, before):
+        np.testing.assert_array_equal(ops.convert_to_numpy(w), b)
+    assert head.trainable
+    assert not np.allclose(ops.convert_to_numpy(model.encoder.get_layer("dense_0").kernel), trunk)
+    # soften divides the (here frozen) head's kernel and bias: same argmax.
+    clustering_example.warm_up(model, x, 1, 20, freeze_head=True, soften=10.0)
+    for w, b in zip(head.weights, before):
+        np.testing.assert_allclose(ops.convert_to_numpy(w), b / 10.0, rtol=1e-6)
+    # 0 epochs: no change at all.
+    weights = [ops.convert_to_numpy(w).copy() for w in model.weights]
+    clustering_example.warm_up(model, x, 0, 20, soften=10.0)
+    for w, b in zip(model.weights, weights):
+        np.testing.assert_array_equal(ops.convert_to_numpy(w), b)
