@@ -160,13 +160,20 @@ class ReverseBalanceClusteringAAE(keras_ae.ClusteringAAE):
         return -ops.mean(ops.log(mean)) - float(np.log(self.num_classes))
 
 
+@keras.saving.register_keras_serializable(package="keras_ae_examples")
 class DenseDecoderClusteringAAE(keras_ae.ClusteringAAE):
     """`keras_ae.ClusteringAAE` whose decoder stays dense with a conv encoder.
 
     With ``architecture="conv"`` the model's encoder is stride-2 3x3
-    convolutions (``hidden_units`` filters); this subclass keeps the dense
-    code-256-512-784 decoder (a transposed-convolution decoder costs about
-    50x more per epoch on JAX CPU).
+    convolutions (``hidden_units`` filters); this subclass builds a dense
+    decoder instead of the transposed-convolution one (which costs about 50x
+    more per epoch on JAX CPU).
+
+    Args:
+        input_shape: ``(H, W, C)``.
+        decoder_units: hidden units of the dense decoder (``build_decoder``
+            order: the code's side last).
+        **kwargs: the `keras_ae.ClusteringAAE` arguments.
 
     Example:
     ```python
@@ -175,15 +182,22 @@ class DenseDecoderClusteringAAE(keras_ae.ClusteringAAE):
     ```
     """
 
+    def __init__(self, input_shape, decoder_units=(512, 256), **kwargs):
+        self.decoder_units = tuple(int(u) for u in decoder_units)
+        super().__init__(input_shape, **kwargs)
+
     def build_decoder(self, hidden_units):
         return keras_ae.networks.build_decoder(
             self.input_shape_,
             self.num_classes + self.latent_dim,
-            (512, 256),
+            self.decoder_units,
             activation=self.activation,
             output_activation=self.decoder_output_activation(),
             seed=self.seed,
         )
+
+    def get_config(self):
+        return {**super().get_config(), "decoder_units": list(self.decoder_units)}
 
 
 def warm_up(model, x, epochs, batch_size, freeze_head=False, soften=1.0):
@@ -204,8 +218,10 @@ def warm_up(model, x, epochs, batch_size, freeze_head=False, soften=1.0):
     inputs = keras.Input(shape=x.shape[1:])
     autoencoder = keras.Model(inputs, model.decoder(model.encoder(inputs)))
     autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    autoencoder.fit(x, x, epochs=epochs, batch_size=batch_size, verbose=0)
-    head.trainable = True
+    try:
+        autoencoder.fit(x, x, epochs=epochs, batch_size=batch_size, verbose=0)
+    finally:
+        head.trainable = True
     if soften != 1.0:
         for variable in head.weights:
             variable.assign(variable / soften)

@@ -71,7 +71,7 @@ def test_baseline_takes_the_models_image_inputs(example):
     assert 0.0 <= final <= 1.0 and 0.0 <= stopped <= 1.0
 
 
-def test_conv_encoder_model_has_a_dense_decoder_and_trains(example):
+def test_conv_encoder_model_has_a_dense_decoder_and_trains(example, tmp_path):
     # --encoder conv: stride-2 convolutions in the encoder (and so in the
     # baseline, its clone), the dense decoder (no transposed convolutions).
     import argparse
@@ -79,20 +79,31 @@ def test_conv_encoder_model_has_a_dense_decoder_and_trains(example):
     rs = np.random.default_rng(0)
     x = rs.uniform(size=(30, 8, 8, 1)).astype("float32")
     y = np.arange(30) % 3
-    model = example.ConvEncoderSemiSupervisedAAE(
-        (8, 8, 1), filters=(4, 6), num_classes=3, latent_dim=2, hidden_units=(5,), seed=0
+    model = example.DenseDecoderSemiSupervisedAAE(
+        (8, 8, 1), architecture="conv", hidden_units=(4, 6), decoder_units=(5,),
+        num_classes=3, latent_dim=2, seed=0,
     )
     kinds = [type(layer).__name__ for layer in model.encoder.layers]
-    assert kinds.count("Conv2D") == 2 and model.architecture == "dense"
+    assert kinds.count("Conv2D") == 2
     assert model.encoder.get_layer("conv_1").filters == 6
     decoder_kinds = {type(layer).__name__ for layer in model.decoder.layers}
     assert "Conv2DTranspose" not in decoder_kinds and "Dense" in decoder_kinds
+    assert [l.units for l in model.decoder.layers if hasattr(l, "units")][0] == 5
     assert model.decoder.output_shape == (None, 8, 8, 1)
-    assert model.get_config()["filters"] == [4, 6]
+    assert model.get_config()["decoder_units"] == [5]
     model.compile()
     labels = np.where(np.arange(30) < 10, y, -1)
     model.fit(x, labels, epochs=1, batch_size=10, verbose=0)
     assert model.predict_labels(x).shape == (30,)
+    # Registered: saves and reloads under safe_mode with equal predictions.
+    path = str(tmp_path / "semi.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)
+    assert type(again) is example.DenseDecoderSemiSupervisedAAE
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(again.encode(x)), ops.convert_to_numpy(model.encode(x)),
+        atol=1e-6,
+    )
     args = argparse.Namespace(input_noise=0.1, batch_size=10, decay_after=None)
     final, stopped, _, _ = example.train_baseline(
         model, x, y, x[:6], y[:6], np.arange(10), np.arange(10, 20), 2, args, 0
@@ -174,6 +185,10 @@ def test_conv_encoder_keeps_a_dense_decoder(clustering_example):
     assert any(isinstance(layer, conv) for layer in model.encoder.layers)
     assert not any(isinstance(layer, conv) for layer in model.decoder.layers)
     assert model.decoder.output_shape == (None, 8, 8, 1)
+    assert model.get_config()["decoder_units"] == [512, 256]
+    config = model.get_config()
+    again = type(model).from_config(config)
+    assert again.decoder_units == (512, 256) and again.architecture == "conv"
 
 
 def test_warm_up_frozen_head_and_softened_logits(clustering_example):
