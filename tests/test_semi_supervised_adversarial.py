@@ -132,6 +132,11 @@ def test_unlabelled_batches_leave_the_classifier_phase_without_effect():
 
 
 def test_classification_phase_learns_the_labels():
+    # fit's shuffling draws from Keras's global seed: fixed here, so the
+    # result does not depend on the tests run before this one in the same
+    # process (torch, unseeded: 0.89-1.0 by test order; seeds 0-7: 0.93-1.0;
+    # seed 0: 1.0 on tensorflow, jax and torch).
+    keras.utils.set_random_seed(0)
     rs = np.random.default_rng(0)
     centres = rs.uniform(size=(3, 16))
     y = rs.integers(3, size=256)
